@@ -1,0 +1,63 @@
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+
+export interface DuckDbSettings {
+  /** e.g. "4GB"; DuckDB's default when absent. */
+  readonly memoryLimit?: string;
+  readonly threads?: number;
+  /** Spill folder; a folder under the OS temp directory when absent. */
+  readonly tempDirectory?: string;
+}
+
+/**
+ * The one place DuckDB is configured. Home, extension and temp folders go under the temp directory so
+ * the same code runs where only /tmp is writable (Lambda), and no extension is ever downloaded.
+ */
+export async function openDuckDb(settings: DuckDbSettings = {}): Promise<{
+  connection: DuckDBConnection;
+  close: () => void;
+}> {
+  const base = settings.tempDirectory ?? join(tmpdir(), 'lifecycle-lake-duckdb');
+  await mkdir(base, { recursive: true });
+  const config: Record<string, string> = {
+    home_directory: base,
+    extension_directory: join(base, 'extensions'),
+    temp_directory: join(base, 'spill'),
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'true',
+    TimeZone: 'UTC',
+  };
+  if (settings.memoryLimit) config.memory_limit = settings.memoryLimit;
+  if (settings.threads) config.threads = String(settings.threads);
+  const instance = await DuckDBInstance.create(':memory:', config);
+  const connection = await instance.connect();
+  return {
+    connection,
+    close: () => {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** Quotes an identifier for DuckDB SQL. */
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Quotes a string literal; only for values DuckDB cannot take as parameters (file paths in COPY/read_*). */
+export function quoteLiteral(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** Rows as JS values: DECIMAL and DOUBLE as number, DATE/TIMESTAMP as Date, BIGINT as bigint (cast counts to INTEGER). */
+export async function queryRows(
+  connection: DuckDBConnection,
+  sql: string,
+  params?: Record<string, DuckDBValue>,
+): Promise<Record<string, unknown>[]> {
+  const reader = await connection.runAndReadAll(sql, params);
+  return reader.getRowObjectsJS() as Record<string, unknown>[];
+}

@@ -1,0 +1,206 @@
+/**
+ * The one schema source: every table's columns, types and meanings. It drives the casts applied to
+ * model output, the schema checks before publishing, the Glue table definitions and the README's
+ * table reference. Nothing else spells a column type.
+ */
+export type ColumnType =
+  | 'VARCHAR'
+  | 'DATE'
+  | 'TIMESTAMP'
+  | 'INTEGER'
+  | 'BIGINT'
+  | 'DOUBLE'
+  | 'BOOLEAN'
+  | 'DECIMAL(18,2)';
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly description: string;
+}
+
+export interface TableSpec {
+  readonly name: string;
+  readonly description: string;
+  /** Where the table lives in the lake: curated data is partitioned by month, marts are snapshots. */
+  readonly layer: 'curated' | 'quarantine' | 'mart';
+  /** The Hive partition column, carried in the path rather than inside the Parquet files. */
+  readonly partition: ColumnSpec;
+  /** Columns that identify a row within one partition. */
+  readonly key: readonly string[];
+  /** One row per customer: part of the customer_360 view. */
+  readonly perCustomer: boolean;
+  readonly columns: readonly ColumnSpec[];
+}
+
+const asOfDate: ColumnSpec = {
+  name: 'as_of_date',
+  type: 'DATE',
+  description: 'Snapshot date: transactions with order_date on or before it are counted (UTC).',
+};
+
+const customerId: ColumnSpec = { name: 'customer_id', type: 'VARCHAR', description: 'Customer identifier from the source.' };
+
+export const transactionsTable: TableSpec = {
+  name: 'transactions',
+  description:
+    'Curated transactions: typed, validated rows of every ingested file. A transaction_id repeated by a later file supersedes the earlier row (see the latest_transactions view).',
+  layer: 'curated',
+  partition: { name: 'order_month', type: 'VARCHAR', description: 'Month of order_ts, YYYY-MM (UTC).' },
+  key: ['transaction_id', 'file_id'],
+  perCustomer: false,
+  columns: [
+    { name: 'transaction_id', type: 'VARCHAR', description: 'Transaction or order identifier from the source.' },
+    customerId,
+    { name: 'order_ts', type: 'TIMESTAMP', description: 'When the order was placed, UTC.' },
+    { name: 'order_date', type: 'DATE', description: 'UTC calendar date of order_ts.' },
+    { name: 'amount', type: 'DECIMAL(18,2)', description: 'Amount in the base currency; negative for returns.' },
+    { name: 'currency', type: 'VARCHAR', description: 'ISO currency code (the base currency).' },
+    { name: 'quantity', type: 'INTEGER', description: 'Units, when the source has them.' },
+    { name: 'is_return', type: 'BOOLEAN', description: 'A return or refund: amount < 0 or flagged by the source.' },
+    { name: 'file_id', type: 'VARCHAR', description: 'Content hash of the source file (the ingest ledger key).' },
+    { name: 'source_file', type: 'VARCHAR', description: 'Name of the source file as ingested.' },
+    { name: 'source_row', type: 'BIGINT', description: '1-based data row of the source file (header excluded).' },
+    { name: 'ingested_at', type: 'TIMESTAMP', description: 'When the file was ingested, UTC; the later file wins a repeated transaction_id.' },
+  ],
+};
+
+export const quarantineTable: TableSpec = {
+  name: 'quarantine_transactions',
+  description: 'Rejected input rows with their original values and the reason; nothing is dropped silently.',
+  layer: 'quarantine',
+  partition: { name: 'ingest_date', type: 'VARCHAR', description: 'UTC date of the ingest, YYYY-MM-DD.' },
+  key: ['file_id', 'source_row'],
+  perCustomer: false,
+  columns: [
+    { name: 'file_id', type: 'VARCHAR', description: 'Content hash of the source file.' },
+    { name: 'source_file', type: 'VARCHAR', description: 'Name of the source file.' },
+    { name: 'source_row', type: 'BIGINT', description: '1-based data row of the source file (header excluded).' },
+    { name: 'reason', type: 'VARCHAR', description: 'Why the row was rejected.' },
+    { name: 'customer_id_raw', type: 'VARCHAR', description: 'Original customer id value.' },
+    { name: 'transaction_id_raw', type: 'VARCHAR', description: 'Original transaction id value.' },
+    { name: 'order_ts_raw', type: 'VARCHAR', description: 'Original timestamp value.' },
+    { name: 'amount_raw', type: 'VARCHAR', description: 'Original amount value.' },
+    { name: 'currency_raw', type: 'VARCHAR', description: 'Original currency value.' },
+    { name: 'record_json', type: 'VARCHAR', description: 'The whole original row as JSON (every source column as text).' },
+  ],
+};
+
+export const customerRfmTable: TableSpec = {
+  name: 'customer_rfm',
+  description: 'Recency, frequency and monetary value per customer with at least one order, scored 1-5 and segmented.',
+  layer: 'mart',
+  partition: asOfDate,
+  key: ['customer_id'],
+  perCustomer: true,
+  columns: [
+    customerId,
+    { name: 'first_order_date', type: 'DATE', description: 'Date of the first order.' },
+    { name: 'last_order_date', type: 'DATE', description: 'Date of the latest order (returns do not count).' },
+    { name: 'recency_days', type: 'INTEGER', description: 'Days from last_order_date to as_of_date.' },
+    { name: 'frequency', type: 'INTEGER', description: 'Number of orders (amount > 0, not returns).' },
+    { name: 'monetary', type: 'DECIMAL(18,2)', description: 'Net revenue: orders plus returns.' },
+    { name: 'avg_order_value', type: 'DECIMAL(18,2)', description: 'monetary / frequency.' },
+    { name: 'returns', type: 'INTEGER', description: 'Number of returns.' },
+    { name: 'returned_amount', type: 'DECIMAL(18,2)', description: 'Sum of returns (zero or negative).' },
+    { name: 'r_score', type: 'INTEGER', description: 'Recency quintile score 1-5; 5 = most recent.' },
+    { name: 'f_score', type: 'INTEGER', description: 'Frequency quintile score 1-5; 5 = most orders.' },
+    { name: 'm_score', type: 'INTEGER', description: 'Monetary quintile score 1-5; 5 = highest net revenue.' },
+    { name: 'rfm_cell', type: 'VARCHAR', description: "r, f and m scores concatenated, e.g. '545'." },
+    { name: 'rfm_segment', type: 'VARCHAR', description: 'Segment from the R x F grid (see README).' },
+  ],
+};
+
+export const customerLifecycleTable: TableSpec = {
+  name: 'customer_lifecycle',
+  description: 'Lifecycle stage per customer from explicit, configurable rules (first matching rule wins).',
+  layer: 'mart',
+  partition: asOfDate,
+  key: ['customer_id'],
+  perCustomer: true,
+  columns: [
+    customerId,
+    { name: 'lifecycle_stage', type: 'VARCHAR', description: 'prospect, new, developing, loyal, at_risk, churned or reactivated.' },
+    { name: 'lifecycle_phase', type: 'VARCHAR', description: 'Literature phase: prospect, exploration, formation, stability, decline or churn.' },
+    { name: 'lifecycle_phase_zh', type: 'VARCHAR', description: 'The phase as named in the Chinese CRM literature (潜在, 考察期, 形成期, 稳定期, 退化期, 流失).' },
+    { name: 'rule_fired', type: 'VARCHAR', description: 'The rule that assigned the stage, with its numbers.' },
+    { name: 'orders', type: 'INTEGER', description: 'Number of orders.' },
+    { name: 'recency_days', type: 'INTEGER', description: 'Days since the last order; null for prospects.' },
+    { name: 'tenure_days', type: 'INTEGER', description: 'Days since the first order; null for prospects.' },
+    { name: 'mean_gap_days', type: 'DOUBLE', description: 'Mean days between consecutive distinct order dates; null below two.' },
+    { name: 'gap_before_last_days', type: 'INTEGER', description: 'Days between the last two distinct order dates; null below two.' },
+    { name: 'first_order_date', type: 'DATE', description: 'Date of the first order.' },
+    { name: 'last_order_date', type: 'DATE', description: 'Date of the latest order.' },
+    { name: 'previous_stage', type: 'VARCHAR', description: 'Stage in the previous published snapshot; null when none.' },
+    { name: 'stage_since', type: 'DATE', description: 'Snapshot date from which the customer has been in this stage (as far as snapshots show).' },
+  ],
+};
+
+export const cohortRetentionTable: TableSpec = {
+  name: 'cohort_retention',
+  description: 'Acquisition cohorts (month of first order) followed month by month; months after as_of_date are absent.',
+  layer: 'mart',
+  partition: asOfDate,
+  key: ['cohort_month', 'months_since_first'],
+  perCustomer: false,
+  columns: [
+    { name: 'cohort_month', type: 'VARCHAR', description: 'Month of the first order, YYYY-MM.' },
+    { name: 'months_since_first', type: 'INTEGER', description: 'Calendar months from cohort_month to the activity month (0 = the first month).' },
+    { name: 'cohort_size', type: 'INTEGER', description: 'Customers whose first order is in cohort_month.' },
+    { name: 'active_customers', type: 'INTEGER', description: 'Cohort customers with at least one order in the month.' },
+    { name: 'retention_rate', type: 'DOUBLE', description: 'active_customers / cohort_size.' },
+    { name: 'orders', type: 'INTEGER', description: 'Orders by the cohort in the month.' },
+    { name: 'revenue', type: 'DECIMAL(18,2)', description: 'Net revenue (orders plus returns) of the cohort in the month.' },
+    { name: 'cumulative_revenue_per_customer', type: 'DECIMAL(18,2)', description: "Running net revenue up to the month / cohort_size: the cohort's CLV curve." },
+  ],
+};
+
+export const segmentSummaryTable: TableSpec = {
+  name: 'segment_summary',
+  description: 'Customers and revenue by rfm_segment, lifecycle_stage and value_tier.',
+  layer: 'mart',
+  partition: asOfDate,
+  key: ['dimension', 'segment'],
+  perCustomer: false,
+  columns: [
+    { name: 'dimension', type: 'VARCHAR', description: 'rfm_segment, lifecycle_stage or value_tier.' },
+    { name: 'segment', type: 'VARCHAR', description: 'The value of the dimension.' },
+    { name: 'customers', type: 'INTEGER', description: 'Customers in the segment.' },
+    { name: 'customer_share', type: 'DOUBLE', description: 'Share of all customers of the dimension.' },
+    { name: 'revenue', type: 'DECIMAL(18,2)', description: 'Net historical revenue of the segment.' },
+    { name: 'revenue_share', type: 'DOUBLE', description: 'Share of all net revenue.' },
+    { name: 'avg_revenue_per_customer', type: 'DECIMAL(18,2)', description: 'revenue / customers.' },
+  ],
+};
+
+export const lifecycleTransitionsTable: TableSpec = {
+  name: 'lifecycle_transitions',
+  description: 'Customers by stage in the previous published snapshot (from_stage) and in this one (to_stage).',
+  layer: 'mart',
+  partition: asOfDate,
+  key: ['from_stage', 'to_stage'],
+  perCustomer: false,
+  columns: [
+    { name: 'previous_as_of_date', type: 'DATE', description: 'as_of_date of the previous snapshot; null for the first.' },
+    { name: 'from_stage', type: 'VARCHAR', description: "Stage in the previous snapshot; 'none' for customers not in it." },
+    { name: 'to_stage', type: 'VARCHAR', description: 'Stage in this snapshot.' },
+    { name: 'customers', type: 'INTEGER', description: 'Customers making this move (from_stage = to_stage: stayed).' },
+  ],
+};
+
+/** Every mart a transform publishes, in publication order. */
+export const martTables: readonly TableSpec[] = [
+  customerRfmTable,
+  customerLifecycleTable,
+  cohortRetentionTable,
+  segmentSummaryTable,
+  lifecycleTransitionsTable,
+];
+
+export const allTables: readonly TableSpec[] = [transactionsTable, quarantineTable, ...martTables];
+
+export function tableSpec(name: string): TableSpec {
+  const spec = allTables.find((t) => t.name === name);
+  if (!spec) throw new Error(`unknown table ${name}`);
+  return spec;
+}
