@@ -27,12 +27,13 @@ export async function openDuckDb(settings: DuckDbSettings = {}): Promise<{
     temp_directory: join(base, 'spill'),
     autoinstall_known_extensions: 'false',
     autoload_known_extensions: 'true',
-    TimeZone: 'UTC',
   };
   if (settings.memoryLimit) config.memory_limit = settings.memoryLimit;
   if (settings.threads) config.threads = String(settings.threads);
   const instance = await DuckDBInstance.create(':memory:', config);
   const connection = await instance.connect();
+  // Day counts and order months are UTC by contract; the setting needs icu, loaded after start-up.
+  await connection.run("SET TimeZone = 'UTC'");
   return {
     connection,
     close: () => {

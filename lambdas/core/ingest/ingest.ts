@@ -1,0 +1,343 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { BOOLEAN, LIST, TIMESTAMP, VARCHAR, listValue, timestampValue, type DuckDBConnection } from '@duckdb/node-api';
+import type { PipelineConfig } from '../config.ts';
+import { quoteIdent, quoteLiteral, queryRows } from '../duckdb.ts';
+import { lakeKeys, type Lake } from '../lake.ts';
+import { readSqlFile } from '../sql-files.ts';
+import { transactionsTable, quarantineTable } from '../schema/tables.ts';
+import {
+  UnreadableFileError,
+  checkReadable,
+  contentHash,
+  formatFromName,
+  type SourceFile,
+  type SourceFormat,
+} from './source-file.ts';
+
+export interface IngestFileResult {
+  readonly source: string;
+  readonly fileId: string;
+  readonly status: 'ingested' | 'skipped' | 'failed';
+  readonly rowsRead: number;
+  readonly rowsCurated: number;
+  readonly rowsQuarantined: number;
+  /** Rejected rows by reason (reasons quoting a value are grouped by their leading words). */
+  readonly reasons: Record<string, number>;
+  /** For status 'failed': the file and why it could not be read. */
+  readonly error?: string;
+}
+
+export interface IngestManifest extends IngestFileResult {
+  readonly contentSha256: string;
+  readonly format: SourceFormat | 'unknown';
+  readonly ingestedAt: string;
+  readonly curatedKeys: readonly string[];
+  readonly quarantineKey?: string;
+}
+
+export interface IngestContext {
+  readonly lake: Lake;
+  readonly config: PipelineConfig;
+  readonly connection: DuckDBConnection;
+  readonly workDir: string;
+  readonly sqlDir: string;
+  readonly now: Date;
+}
+
+const CANONICAL_RAW_COLUMNS = [
+  'customer_id',
+  'transaction_id',
+  'order_ts',
+  'amount',
+  'currency',
+  'quantity',
+  'is_return',
+] as const;
+
+/** The ledger key: a content hash, so a renamed copy of a file is still the same file. */
+function fileIdOf(sha256: string): string {
+  return sha256.slice(0, 32);
+}
+
+/**
+ * Ingests one transaction file: every row lands in curated (typed) or in quarantine (original values
+ * and a reason), rows_read = rows_curated + rows_quarantined, and a manifest records the outcome.
+ * Content already ingested is skipped. A file that cannot be read is reported as failed, not thrown.
+ */
+export async function ingestTransactionFile(ctx: IngestContext, file: SourceFile): Promise<IngestFileResult> {
+  const sha256 = await contentHash(file.path);
+  const fileId = fileIdOf(sha256);
+  const previous = await ctx.lake.getText(lakeKeys.ingestManifest(fileId));
+  if (previous !== undefined) {
+    const manifest = JSON.parse(previous) as IngestManifest;
+    if (manifest.status === 'ingested') {
+      return { ...counts(manifest), source: file.name, fileId, status: 'skipped' };
+    }
+  }
+  const format = ctx.config.input.format === 'auto' ? formatFromName(file.name) : ctx.config.input.format;
+  const ingestedAt = ctx.now.toISOString();
+  const base = { source: file.name, fileId, contentSha256: sha256, ingestedAt };
+  try {
+    if (!format) {
+      throw new UnreadableFileError(
+        `${file.name}: unknown file type; expected .csv, .tsv, .txt, .jsonl, .ndjson, .json or .parquet (optionally .gz), or set input.format`,
+      );
+    }
+    await checkReadable(file, format);
+    const outcome = await loadAndSplit(ctx, file, format, fileId, ingestedAt);
+    const manifest: IngestManifest = { ...base, format, status: 'ingested', ...outcome };
+    await ctx.lake.putText(lakeKeys.ingestManifest(fileId), JSON.stringify(manifest, null, 2));
+    return resultOf(manifest);
+  } catch (error) {
+    if (!(error instanceof UnreadableFileError)) throw error;
+    const manifest: IngestManifest = {
+      ...base,
+      format: format ?? 'unknown',
+      status: 'failed',
+      rowsRead: 0,
+      rowsCurated: 0,
+      rowsQuarantined: 0,
+      reasons: {},
+      error: error.message,
+      curatedKeys: [],
+    };
+    await ctx.lake.putText(lakeKeys.ingestManifest(fileId), JSON.stringify(manifest, null, 2));
+    return resultOf(manifest);
+  }
+}
+
+function counts(m: IngestFileResult) {
+  return { rowsRead: m.rowsRead, rowsCurated: m.rowsCurated, rowsQuarantined: m.rowsQuarantined, reasons: m.reasons };
+}
+
+function resultOf(m: IngestManifest): IngestFileResult {
+  return { source: m.source, fileId: m.fileId, status: m.status, ...counts(m), ...(m.error ? { error: m.error } : {}) };
+}
+
+/** Loads the file as text columns into `ingest_rows` (source_row, record_json, every source column). */
+async function loadRows(ctx: IngestContext, file: SourceFile, format: SourceFormat): Promise<void> {
+  const c = ctx.connection;
+  const path = quoteLiteral(file.path);
+  await c.run('drop table if exists ingest_rows; drop table if exists ingest_rejects; drop table if exists ingest_parsed');
+  try {
+    if (format === 'csv') {
+      const delimiter = ctx.config.input.csvDelimiter ? `, delim = ${quoteLiteral(ctx.config.input.csvDelimiter)}` : '';
+      await c.run(`create temp table ingest_parsed as select * from read_csv(${path}, header = true, all_varchar = true,
+        store_rejects = true, rejects_table = 'ingest_rejects', rejects_scan = 'ingest_reject_scans'${delimiter})`);
+      // Rejected CSV lines (wrong column count, bad encoding) are absent from ingest_parsed; number the
+      // kept rows around them so source_row is the data row in the file.
+      await c.run(`create temp table ingest_rows as
+        with rejected as (
+            select line - 1 as source_row, any_value(csv_line) as csv_line, string_agg(distinct error_type, ', ') as errors
+            from ingest_rejects group by line
+        ),
+        total as (select (select count(*) from ingest_parsed) + (select count(*) from rejected) as n),
+        kept_rows as (
+            select range + 1 as source_row, row_number() over (order by range) - 1 as parsed_rowid
+            from range((select n from total))
+            where range + 1 not in (select source_row from rejected)
+        )
+        select k.source_row, to_json(p) as record_json, null as reject_reason, p.*
+        from (select rowid as parsed_rowid, * from ingest_parsed) p join kept_rows k using (parsed_rowid)
+        union all by name
+        select source_row, to_json({'line': trim(csv_line, E'\\r\\n')}) as record_json,
+               'malformed CSV row: ' || lower(errors) as reject_reason
+        from rejected`);
+      await c.run('alter table ingest_rows drop column parsed_rowid');
+    } else if (format === 'jsonl') {
+      // Lines are read as text and parsed in SQL so a malformed line is quarantined, not skipped.
+      await c.run(`create temp table ingest_parsed as
+        select row_number() over (order by rowid) as source_row, line from (
+          select rowid, column0 as line from read_csv(${path}, header = false, columns = {'column0': 'VARCHAR'},
+            delim = E'\\x1f', quote = '', escape = '', auto_detect = false)
+        ) where trim(line) <> ''`);
+      await c.run(`create temp table ingest_rows as
+        select source_row, line as record_json,
+               case when not json_valid(line) or json_type(line) <> 'OBJECT' then 'malformed JSON line' end as reject_reason
+        from ingest_parsed`);
+    } else {
+      await c.run(`create temp table ingest_parsed as select columns(*)::varchar from read_parquet(${path})`);
+      await c.run(`create temp table ingest_rows as
+        select rowid + 1 as source_row, to_json(p) as record_json, null as reject_reason, p.* from ingest_parsed p`);
+    }
+  } catch (error) {
+    throw new UnreadableFileError(`${file.name}: cannot be read as ${format.toUpperCase()}: ${firstLine((error as Error).message)}`);
+  }
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+/** Builds `ingest_source`: the canonical raw columns, named per the config's column mapping. */
+async function mapColumns(ctx: IngestContext, file: SourceFile, format: SourceFormat): Promise<void> {
+  const mapping = ctx.config.input.columns;
+  const selects: string[] = [];
+  if (format === 'jsonl') {
+    for (const canonical of CANONICAL_RAW_COLUMNS) {
+      const source = mapping[canonical];
+      selects.push(
+        source === undefined
+          ? `null::varchar as ${canonical}_raw`
+          : `json_extract_string(record_json, ${quoteLiteral(`$."${source.replaceAll('"', '\\"')}"`)}) as ${canonical}_raw`,
+      );
+    }
+  } else {
+    const columns = (await queryRows(ctx.connection, 'select column_name from (describe ingest_rows)')).map((r) =>
+      String(r.column_name),
+    );
+    const missing = (['customer_id', 'transaction_id', 'order_ts', 'amount'] as const)
+      .map((c) => mapping[c])
+      .filter((name) => !columns.includes(name));
+    const mappedOptional = (['currency', 'quantity', 'is_return'] as const)
+      .map((c) => mapping[c])
+      .filter((name): name is string => name !== undefined && !columns.includes(name));
+    if (missing.length > 0 || mappedOptional.length > 0) {
+      const found = columns.filter((c) => !['source_row', 'record_json', 'reject_reason'].includes(c));
+      throw new UnreadableFileError(
+        `${file.name}: missing column(s) ${[...missing, ...mappedOptional].join(', ')} (found: ${found.join(', ')}); map them in input.columns of the config`,
+      );
+    }
+    for (const canonical of CANONICAL_RAW_COLUMNS) {
+      const source = mapping[canonical];
+      selects.push(source === undefined ? `null::varchar as ${canonical}_raw` : `${quoteIdent(source)} as ${canonical}_raw`);
+    }
+  }
+  await ctx.connection.run(`create or replace temp view ingest_source as
+    select source_row, record_json, ${selects.join(', ')} from ingest_rows where reject_reason is null`);
+}
+
+async function loadAndSplit(
+  ctx: IngestContext,
+  file: SourceFile,
+  format: SourceFormat,
+  fileId: string,
+  ingestedAt: string,
+): Promise<Pick<IngestManifest, 'rowsRead' | 'rowsCurated' | 'rowsQuarantined' | 'reasons' | 'curatedKeys' | 'quarantineKey'>> {
+  const c = ctx.connection;
+  await loadRows(ctx, file, format);
+  await mapColumns(ctx, file, format);
+  const { input, baseCurrency } = ctx.config;
+  const latestAllowed = new Date(ctx.now.getTime() + input.futureToleranceHours * 3_600_000);
+  await c.run('drop table if exists ingest_validated');
+  await c.run(
+    `create temp table ingest_validated as ${await readSqlFile(ctx.sqlDir, 'ingest/validate_transactions.sql')}`,
+    {
+      parse_iso: input.timestampFormats.length === 0,
+      // DuckDB rejects an empty format list at bind time even in a branch that never runs.
+      timestamp_formats: listValue(input.timestampFormats.length > 0 ? input.timestampFormats : ['%Y-%m-%d']),
+      return_values: listValue(input.returnValues.map((v) => v.toLowerCase())),
+      latest_allowed_ts: timestampValue(BigInt(latestAllowed.getTime()) * 1000n),
+      tolerance_hours: String(input.futureToleranceHours),
+      base_currency: baseCurrency,
+    },
+    {
+      parse_iso: BOOLEAN,
+      timestamp_formats: LIST(VARCHAR),
+      return_values: LIST(VARCHAR),
+      latest_allowed_ts: TIMESTAMP,
+      tolerance_hours: VARCHAR,
+      base_currency: VARCHAR,
+    },
+  );
+
+  const stageDir = join(ctx.workDir, `ingest-${fileId}`);
+  await rm(stageDir, { recursive: true, force: true });
+  await mkdir(stageDir, { recursive: true });
+  try {
+    const ingestedAtSql = `timestamp ${quoteLiteral(ingestedAt.replace('T', ' ').replace('Z', ''))}`;
+    const curatedColumns = transactionsTable.columns
+      .map((col) => {
+        const value =
+          col.name === 'file_id'
+            ? quoteLiteral(fileId)
+            : col.name === 'source_file'
+              ? quoteLiteral(file.name)
+              : col.name === 'ingested_at'
+                ? ingestedAtSql
+                : quoteIdent(col.name);
+        return `cast(${value} as ${col.type}) as ${quoteIdent(col.name)}`;
+      })
+      .join(', ');
+    const curatedDir = join(stageDir, 'curated');
+    await c.run(`copy (select ${curatedColumns}, order_month from ingest_validated where reason is null order by source_row)
+      to ${quoteLiteral(curatedDir)} (format parquet, compression zstd, partition_by (order_month), filename_pattern ${quoteLiteral(`${fileId}_{i}`)})`);
+
+    const quarantineColumns = quarantineTable.columns
+      .map((col) => {
+        const value =
+          col.name === 'file_id' ? quoteLiteral(fileId) : col.name === 'source_file' ? quoteLiteral(file.name) : quoteIdent(col.name);
+        return `cast(${value} as ${col.type}) as ${quoteIdent(col.name)}`;
+      })
+      .join(', ');
+    const quarantinePath = join(stageDir, 'quarantine.parquet');
+    const rejected = `select source_row, reason, customer_id_raw, transaction_id_raw, order_ts_raw, amount_raw, currency_raw, record_json
+        from ingest_validated where reason is not null
+      union all
+      select source_row, reject_reason as reason, null, null, null, null, null, record_json
+        from ingest_rows where reject_reason is not null`;
+    await c.run(`copy (select ${quarantineColumns} from (${rejected}) order by source_row)
+      to ${quoteLiteral(quarantinePath)} (format parquet, compression zstd)`);
+
+    const [totals] = await queryRows(
+      c,
+      `select (select count(*) from ingest_rows)::integer as rows_read,
+              (select count(*) from ingest_validated where reason is null)::integer as rows_curated,
+              (select count(*) from read_parquet(${quoteLiteral(quarantinePath)}))::integer as rows_quarantined`,
+    );
+    const reasonRows = await queryRows(
+      c,
+      `select reason, count(*)::integer as n from read_parquet(${quoteLiteral(quarantinePath)}) group by reason`,
+    );
+    const reasons: Record<string, number> = {};
+    for (const r of reasonRows) {
+      const kind = reasonKind(String(r.reason));
+      reasons[kind] = (reasons[kind] ?? 0) + Number(r.n);
+    }
+
+    const curatedKeys: string[] = [];
+    for (const path of await listFiles(curatedDir)) {
+      const key = lakeKeys.curatedTransactions + relative(curatedDir, path).split(sep).join('/');
+      await ctx.lake.upload(path, key);
+      curatedKeys.push(key);
+    }
+    const rowsQuarantined = Number(totals?.rows_quarantined ?? 0);
+    let quarantineKey: string | undefined;
+    if (rowsQuarantined > 0) {
+      quarantineKey = lakeKeys.quarantineFile('transactions', ingestedAt.slice(0, 10), fileId);
+      await ctx.lake.upload(quarantinePath, quarantineKey);
+    }
+    return {
+      rowsRead: Number(totals?.rows_read ?? 0),
+      rowsCurated: Number(totals?.rows_curated ?? 0),
+      rowsQuarantined,
+      reasons,
+      curatedKeys,
+      ...(quarantineKey ? { quarantineKey } : {}),
+    };
+  } finally {
+    await rm(stageDir, { recursive: true, force: true });
+  }
+}
+
+/** Groups reasons that embed a value ("non-numeric amount 'abc'") under their fixed wording. */
+function reasonKind(reason: string): string {
+  if (reason.startsWith('order_ts ')) return 'order_ts in the future';
+  if (reason.startsWith('currency ')) return 'currency not the base currency';
+  return reason.replace(/ '.*'$/s, '').replace(/ \(first at row \d+\)$/, '');
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}

@@ -1,0 +1,180 @@
+import { readdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { quoteIdent, queryRows } from '../duckdb.ts';
+import { readSqlFile } from '../sql-files.ts';
+
+export const MODEL_LAYERS = ['staging', 'intermediate', 'marts'] as const;
+
+/** A model computed in TypeScript (e.g. the CLV fit) that SQL models can select from by name. */
+export interface ProgramModel {
+  readonly name: string;
+  readonly dependsOn: readonly string[];
+  run(connection: DuckDBConnection): Promise<void>;
+}
+
+export interface SqlModel {
+  readonly name: string;
+  readonly layer: string;
+  readonly path: string;
+  readonly sql: string;
+  readonly dependsOn: readonly string[];
+}
+
+export class ModelGraphError extends Error {
+  override readonly name = 'ModelGraphError';
+}
+
+export class ModelRunError extends Error {
+  override readonly name = 'ModelRunError';
+}
+
+export interface SqlTestFailure {
+  readonly test: string;
+  readonly failingRows: number;
+  readonly sample: readonly Record<string, unknown>[];
+}
+
+export class SqlTestsFailedError extends Error {
+  override readonly name = 'SqlTestsFailedError';
+  constructor(readonly failures: readonly SqlTestFailure[]) {
+    super(
+      `${failures.length} SQL test(s) failed: ` +
+        failures
+          .map((f) => `${f.test} (${f.failingRows} failing rows, e.g. ${JSON.stringify(f.sample.slice(0, 3), jsonSafe)})`)
+          .join('; '),
+    );
+  }
+}
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+function stripComments(sql: string): string {
+  return sql.replace(/--[^\n]*/g, '').replace(/\/\*[\s\S]*?\*\//g, '');
+}
+
+/** Relations a query reads: identifiers after FROM/JOIN that are not its own CTEs or table functions. */
+export function referencedRelations(sql: string): string[] {
+  const text = stripComments(sql).toLowerCase();
+  const ctes = new Set([...text.matchAll(/\b([a-z_][a-z0-9_]*)\s+as\s*(?:not\s+)?(?:materialized\s+)?\(/g)].map((m) => m[1]));
+  const found = new Set<string>();
+  for (const m of text.matchAll(/\b(?:from|join)\s+([a-z_][a-z0-9_]*)\b(?!\s*\()/g)) {
+    const name = m[1] as string;
+    if (!ctes.has(name)) found.add(name);
+  }
+  return [...found].sort();
+}
+
+async function sqlFilesIn(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+}
+
+/**
+ * Loads the models under sql/{staging,intermediate,marts}, finds each one's dependencies from its SQL,
+ * and orders them. Relations that are neither models, program models nor declared sources are errors.
+ */
+export async function loadModels(
+  sqlDir: string,
+  sources: readonly string[],
+  programModels: readonly ProgramModel[] = [],
+): Promise<SqlModel[]> {
+  const models: SqlModel[] = [];
+  for (const layer of MODEL_LAYERS) {
+    for (const file of await sqlFilesIn(join(sqlDir, layer))) {
+      const sql = await readSqlFile(sqlDir, join(layer, file));
+      models.push({ name: basename(file, '.sql'), layer, path: join(layer, file), sql, dependsOn: [] });
+    }
+  }
+  const known = new Set([...models.map((m) => m.name), ...programModels.map((p) => p.name)]);
+  const sourceSet = new Set(sources);
+  return models.map((model) => {
+    const refs = referencedRelations(model.sql);
+    const unknown = refs.filter((r) => !known.has(r) && !sourceSet.has(r));
+    if (unknown.length > 0) {
+      throw new ModelGraphError(
+        `model ${model.name} (${model.path}) selects from ${unknown.join(', ')}, which is not a model or a source ` +
+          `(sources: ${[...sourceSet].join(', ')})`,
+      );
+    }
+    return { ...model, dependsOn: refs.filter((r) => known.has(r)) };
+  });
+}
+
+type Node = { readonly name: string; readonly dependsOn: readonly string[] };
+
+/** Dependency order (depth-first, stable by name); a cycle is reported with its path. */
+export function orderByDependency<T extends Node>(nodes: readonly T[]): T[] {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const ordered: T[] = [];
+  const visit = (node: T, path: string[]): void => {
+    const s = state.get(node.name);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(node.name)), node.name];
+      throw new ModelGraphError(`models form a cycle: ${cycle.join(' -> ')}`);
+    }
+    state.set(node.name, 'visiting');
+    for (const dep of node.dependsOn) {
+      const target = byName.get(dep);
+      if (!target) throw new ModelGraphError(`model ${node.name} depends on ${dep}, which does not exist`);
+      visit(target, [...path, node.name]);
+    }
+    state.set(node.name, 'done');
+    ordered.push(node);
+  };
+  for (const node of [...nodes].sort((a, b) => a.name.localeCompare(b.name))) visit(node, []);
+  return ordered;
+}
+
+/** Runs SQL and program models in dependency order, each SQL model materialised as a table. */
+export async function runModels(
+  connection: DuckDBConnection,
+  models: readonly SqlModel[],
+  programModels: readonly ProgramModel[] = [],
+  onModel?: (name: string) => void,
+): Promise<void> {
+  type Runnable = { name: string; dependsOn: readonly string[]; run: () => Promise<void> };
+  const runnables: Runnable[] = [
+    ...models.map((m) => ({
+      name: m.name,
+      dependsOn: m.dependsOn,
+      run: async () => {
+        await connection.run(`create or replace table ${quoteIdent(m.name)} as ${m.sql}`);
+      },
+    })),
+    ...programModels.map((p) => ({ name: p.name, dependsOn: p.dependsOn, run: () => p.run(connection) })),
+  ];
+  for (const node of orderByDependency(runnables)) {
+    onModel?.(node.name);
+    try {
+      await node.run();
+    } catch (error) {
+      if (error instanceof ModelGraphError) throw error;
+      throw new ModelRunError(`model ${node.name} failed: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+}
+
+/** Runs every sql/tests/*.sql (each returns the rows that break an invariant); throws when any returns rows. */
+export async function runSqlTests(connection: DuckDBConnection, sqlDir: string): Promise<number> {
+  const failures: SqlTestFailure[] = [];
+  const files = await sqlFilesIn(join(sqlDir, 'tests'));
+  for (const file of files) {
+    const sql = await readSqlFile(sqlDir, join('tests', file));
+    const test = basename(file, '.sql');
+    const [{ n } = { n: 0 }] = await queryRows(connection, `select count(*)::integer as n from (${sql})`);
+    if (Number(n) > 0) {
+      failures.push({ test, failingRows: Number(n), sample: await queryRows(connection, `select * from (${sql}) limit 5`) });
+    }
+  }
+  if (failures.length > 0) throw new SqlTestsFailedError(failures);
+  return files.length;
+}

@@ -1,0 +1,66 @@
+import { lakeKeys, type Lake } from './lake.ts';
+
+/** One published snapshot: the run whose files are current for an as_of_date. */
+export interface PublishedSnapshot {
+  readonly runId: string;
+  readonly publishedAt: string;
+  /** Table name → lake key of its Parquet file. */
+  readonly tables: Readonly<Record<string, string>>;
+}
+
+/** The publication pointer: a single object, so switching a date to a new run is one atomic write. */
+export interface PublishedIndex {
+  readonly snapshots: Readonly<Record<string, PublishedSnapshot>>;
+}
+
+export interface RunManifest {
+  readonly runId: string;
+  readonly asOfDate: string;
+  readonly status: 'running' | 'published' | 'failed';
+  readonly startedAt: string;
+  readonly finishedAt?: string;
+  readonly tables?: Readonly<Record<string, { key: string; rows: number }>>;
+  readonly error?: string;
+}
+
+export async function readPublishedIndex(lake: Lake): Promise<PublishedIndex> {
+  const text = await lake.getText(lakeKeys.published);
+  if (text === undefined) return { snapshots: {} };
+  return JSON.parse(text) as PublishedIndex;
+}
+
+/** Published dates, oldest first. */
+export function publishedDates(index: PublishedIndex): string[] {
+  return Object.keys(index.snapshots).sort();
+}
+
+/** The latest published snapshot strictly before `asOfDate`, if any. */
+export function previousSnapshot(
+  index: PublishedIndex,
+  asOfDate: string,
+): { asOfDate: string; snapshot: PublishedSnapshot } | undefined {
+  const earlier = publishedDates(index).filter((d) => d < asOfDate);
+  const date = earlier.at(-1);
+  const snapshot = date === undefined ? undefined : index.snapshots[date];
+  return date === undefined || snapshot === undefined ? undefined : { asOfDate: date, snapshot };
+}
+
+export async function writeRunManifest(lake: Lake, manifest: RunManifest): Promise<void> {
+  await lake.putText(lakeKeys.runManifest(manifest.asOfDate, manifest.runId), JSON.stringify(manifest, null, 2));
+}
+
+/**
+ * Points `asOfDate` at the run. Transforms run one at a time (reserved concurrency 1 on Lambda, one
+ * process locally), so read-modify-write of the pointer has no competing writer.
+ */
+export async function publishSnapshot(
+  lake: Lake,
+  asOfDate: string,
+  snapshot: PublishedSnapshot,
+): Promise<PublishedSnapshot | undefined> {
+  const index = await readPublishedIndex(lake);
+  const replaced = index.snapshots[asOfDate];
+  const next: PublishedIndex = { snapshots: { ...index.snapshots, [asOfDate]: snapshot } };
+  await lake.putText(lakeKeys.published, JSON.stringify(next, null, 2));
+  return replaced;
+}
