@@ -17,12 +17,21 @@ const columnMappingSchema = z
   })
   .strict();
 
+const customerColumnMappingSchema = z
+  .object({
+    customer_id: z.string().min(1).default('customer_id'),
+    signup_ts: z.string().min(1).optional(),
+  })
+  .strict();
+
 const inputSchema = z
   .object({
     /** File format; `auto` decides from the file extension (.csv/.tsv/.txt, .jsonl/.ndjson/.json, .parquet; .gz allowed). */
     format: z.enum(['auto', 'csv', 'jsonl', 'parquet']).default('auto'),
     /** Source column names for the canonical columns; optional ones are absent when not mapped. */
     columns: columnMappingSchema.prefault({}),
+    /** Source column names in customers files (which add prospects: customers without orders). */
+    customerColumns: customerColumnMappingSchema.prefault({}),
     /** strptime formats tried in order for order_ts (e.g. "%Y%m%d"); empty means ISO 8601 dates and timestamps. */
     timestampFormats: z.array(z.string().min(1)).default([]),
     /** Values of the is_return column (case-insensitive) that mark a return. */

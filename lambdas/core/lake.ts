@@ -28,9 +28,6 @@ export interface Lake {
 export const lakeKeys = {
   curatedTransactions: 'curated/transactions/',
   curatedCustomers: 'curated/customers/',
-  curatedTransactionFile: (orderMonth: string, fileId: string) =>
-    `curated/transactions/order_month=${orderMonth}/${fileId}.parquet`,
-  curatedCustomersFile: (fileId: string) => `curated/customers/${fileId}.parquet`,
   quarantineFile: (table: 'transactions' | 'customers', ingestDate: string, fileId: string) =>
     `quarantine/${table}/ingest_date=${ingestDate}/${fileId}.parquet`,
   ingestManifests: '_manifests/ingest/',

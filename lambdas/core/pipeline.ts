@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { PipelineConfig } from './config.ts';
 import { openDuckDb } from './duckdb.ts';
-import { ingestTransactionFile, type IngestFileResult } from './ingest/ingest.ts';
+import { ingestCustomersFile, ingestTransactionFile, type IngestFileResult } from './ingest/ingest.ts';
 import type { SourceFile } from './ingest/source-file.ts';
 import type { Lake } from './lake.ts';
 import type { ProgramModel } from './models/runner.ts';
@@ -32,14 +32,22 @@ export interface PipelineDeps {
 /** TypeScript models that run among the SQL models (the CLV fit); empty until one is registered. */
 const programModels: readonly ProgramModel[] = [];
 
-/** Ingests files one by one; an unreadable file is reported in its result and the others still load. */
-export async function ingestFiles(deps: PipelineDeps, files: readonly SourceFile[]): Promise<IngestFileResult[]> {
+/**
+ * Ingests files one by one; an unreadable file is reported in its result and the others still load.
+ * `customers` files list customers (customer_id, optional signup_ts) and add prospects.
+ */
+export async function ingestFiles(
+  deps: PipelineDeps,
+  files: readonly SourceFile[],
+  kind: 'transactions' | 'customers' = 'transactions',
+): Promise<IngestFileResult[]> {
+  const ingestOne = kind === 'customers' ? ingestCustomersFile : ingestTransactionFile;
   await mkdir(deps.workDir, { recursive: true });
   const duck = await openDuckDb({ ...deps.config.duckdb, tempDirectory: deps.config.duckdb.tempDirectory ?? deps.workDir });
   try {
     const results: IngestFileResult[] = [];
     for (const file of files) {
-      const result = await ingestTransactionFile(
+      const result = await ingestOne(
         {
           lake: deps.lake,
           config: deps.config,

@@ -146,7 +146,7 @@ async function createPreviousLifecycle(
   }
   const [path] = await ctx.lake.fetch([key], join(ctx.workDir, 'previous'));
   await ctx.connection.run(
-    `create or replace table previous_customer_lifecycle as select * from read_parquet(${quoteLiteral(path as string)})`,
+    `create or replace table previous_customer_lifecycle as select * from read_parquet(${quoteLiteral(path as string)}, hive_partitioning = false)`,
   );
 }
 

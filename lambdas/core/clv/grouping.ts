@@ -34,18 +34,13 @@ export function encodeColumn(column: Float64Array): ColumnCodes {
 export function groupRows(columns: readonly ColumnCodes[]): RowGroups {
   const rowCount = columns[0]?.codes.length ?? 0;
   const combinations = columns.reduce((product, column) => product * Math.max(column.values.length, 1), 1);
-  // A mixed-radix number is an exact, cheap Map key while it fits in a double's integer range.
-  const keyOfRow =
-    combinations <= Number.MAX_SAFE_INTEGER
-      ? (row: number): number | string =>
-          columns.reduce((key, column) => key * column.values.length + column.codes[row]!, 0)
-      : (row: number): number | string => columns.map((column) => column.codes[row]!).join(',');
+  const keys = combinations <= Number.MAX_SAFE_INTEGER ? mixedRadixKeys(columns, rowCount) : joinedKeys(columns, rowCount);
   const groupOfKey = new Map<number | string, number>();
   const groupOfRow = new Uint32Array(rowCount);
   const firstRow: number[] = [];
   const count: number[] = [];
   for (let row = 0; row < rowCount; row += 1) {
-    const key = keyOfRow(row);
+    const key = keys[row]!;
     let group = groupOfKey.get(key);
     if (group === undefined) {
       group = firstRow.length;
@@ -57,4 +52,18 @@ export function groupRows(columns: readonly ColumnCodes[]): RowGroups {
     count[group] = count[group]! + 1;
   }
   return { groupOfRow, firstRow: Uint32Array.from(firstRow), count: Float64Array.from(count) };
+}
+
+/** Exact numeric keys: the codes read as digits of a mixed-radix number (valid below 2^53). */
+function mixedRadixKeys(columns: readonly ColumnCodes[], rowCount: number): Float64Array {
+  const keys = new Float64Array(rowCount);
+  for (const column of columns) {
+    const radix = column.values.length;
+    for (let row = 0; row < rowCount; row += 1) keys[row] = keys[row]! * radix + column.codes[row]!;
+  }
+  return keys;
+}
+
+function joinedKeys(columns: readonly ColumnCodes[], rowCount: number): string[] {
+  return Array.from({ length: rowCount }, (_, row) => columns.map((column) => column.codes[row]!).join(','));
 }

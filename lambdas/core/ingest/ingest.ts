@@ -5,7 +5,7 @@ import type { PipelineConfig } from '../config.ts';
 import { quoteIdent, quoteLiteral, queryRows } from '../duckdb.ts';
 import { lakeKeys, type Lake } from '../lake.ts';
 import { readSqlFile } from '../sql-files.ts';
-import { transactionsTable, quarantineTable } from '../schema/tables.ts';
+import { customersTable, quarantineTable, transactionsTable, type TableSpec } from '../schema/tables.ts';
 import {
   UnreadableFileError,
   checkReadable,
@@ -29,6 +29,7 @@ export interface IngestFileResult {
 }
 
 export interface IngestManifest extends IngestFileResult {
+  readonly kind: FileKind['kind'];
   readonly contentSha256: string;
   readonly format: SourceFormat | 'unknown';
   readonly ingestedAt: string;
@@ -45,15 +46,44 @@ export interface IngestContext {
   readonly now: Date;
 }
 
-const CANONICAL_RAW_COLUMNS = [
-  'customer_id',
-  'transaction_id',
-  'order_ts',
-  'amount',
-  'currency',
-  'quantity',
-  'is_return',
-] as const;
+/** What differs between the two kinds of input file; everything else is one code path. */
+interface FileKind {
+  readonly kind: 'transactions' | 'customers';
+  readonly curated: TableSpec;
+  readonly curatedPrefix: string;
+  /** Canonical column → source column name, per the config; undefined = not in the source. */
+  readonly mapping: (config: PipelineConfig) => Readonly<Record<string, string | undefined>>;
+  /** Every canonical column of the kind, mapped or not. */
+  readonly canonical: readonly string[];
+  readonly required: readonly string[];
+  readonly validateSql: string;
+  /** Curated files are split by this partition column (a lake folder level), or written whole. */
+  readonly partitionedBy?: string;
+}
+
+const TRANSACTIONS: FileKind = {
+  kind: 'transactions',
+  curated: transactionsTable,
+  curatedPrefix: lakeKeys.curatedTransactions,
+  mapping: (config) => config.input.columns,
+  canonical: ['customer_id', 'transaction_id', 'order_ts', 'amount', 'currency', 'quantity', 'is_return'],
+  required: ['customer_id', 'transaction_id', 'order_ts', 'amount'],
+  validateSql: 'ingest/validate_transactions.sql',
+  partitionedBy: transactionsTable.partition.name,
+};
+
+const CUSTOMERS: FileKind = {
+  kind: 'customers',
+  curated: customersTable,
+  curatedPrefix: lakeKeys.curatedCustomers,
+  mapping: (config) => config.input.customerColumns,
+  canonical: ['customer_id', 'signup_ts'],
+  required: ['customer_id'],
+  validateSql: 'ingest/validate_customers.sql',
+};
+
+/** Quarantine columns every kind fills; the others stay null. */
+const RAW_QUARANTINE_COLUMNS = ['customer_id_raw', 'transaction_id_raw', 'order_ts_raw', 'amount_raw', 'currency_raw'];
 
 /** The ledger key: a content hash, so a renamed copy of a file is still the same file. */
 function fileIdOf(sha256: string): string {
@@ -65,7 +95,16 @@ function fileIdOf(sha256: string): string {
  * and a reason), rows_read = rows_curated + rows_quarantined, and a manifest records the outcome.
  * Content already ingested is skipped. A file that cannot be read is reported as failed, not thrown.
  */
-export async function ingestTransactionFile(ctx: IngestContext, file: SourceFile): Promise<IngestFileResult> {
+export function ingestTransactionFile(ctx: IngestContext, file: SourceFile): Promise<IngestFileResult> {
+  return ingestFile(ctx, file, TRANSACTIONS);
+}
+
+/** Ingests a customers file (customer_id, optional signup_ts): the customers it lists may be prospects. */
+export function ingestCustomersFile(ctx: IngestContext, file: SourceFile): Promise<IngestFileResult> {
+  return ingestFile(ctx, file, CUSTOMERS);
+}
+
+async function ingestFile(ctx: IngestContext, file: SourceFile, kind: FileKind): Promise<IngestFileResult> {
   const sha256 = await contentHash(file.path);
   const fileId = fileIdOf(sha256);
   const previous = await ctx.lake.getText(lakeKeys.ingestManifest(fileId));
@@ -77,7 +116,7 @@ export async function ingestTransactionFile(ctx: IngestContext, file: SourceFile
   }
   const format = ctx.config.input.format === 'auto' ? formatFromName(file.name) : ctx.config.input.format;
   const ingestedAt = ctx.now.toISOString();
-  const base = { source: file.name, fileId, contentSha256: sha256, ingestedAt };
+  const base = { source: file.name, fileId, kind: kind.kind, contentSha256: sha256, ingestedAt };
   try {
     if (!format) {
       throw new UnreadableFileError(
@@ -85,7 +124,7 @@ export async function ingestTransactionFile(ctx: IngestContext, file: SourceFile
       );
     }
     await checkReadable(file, format);
-    const outcome = await loadAndSplit(ctx, file, format, fileId, ingestedAt);
+    const outcome = await loadAndSplit(ctx, file, format, kind, fileId, ingestedAt);
     const manifest: IngestManifest = { ...base, format, status: 'ingested', ...outcome };
     await ctx.lake.putText(lakeKeys.ingestManifest(fileId), JSON.stringify(manifest, null, 2));
     return resultOf(manifest);
@@ -170,13 +209,13 @@ function firstLine(message: string): string {
   return message.split('\n')[0] ?? message;
 }
 
-/** Builds `ingest_source`: the canonical raw columns, named per the config's column mapping. */
-async function mapColumns(ctx: IngestContext, file: SourceFile, format: SourceFormat): Promise<void> {
-  const mapping = ctx.config.input.columns;
+/** Builds `ingest_source`: `<canonical>_raw` text columns, named per the config's column mapping. */
+async function mapColumns(ctx: IngestContext, file: SourceFile, format: SourceFormat, kind: FileKind): Promise<void> {
+  const configured = kind.mapping(ctx.config);
+  const mapping = Object.fromEntries(kind.canonical.map((c) => [c, configured[c]]));
   const selects: string[] = [];
   if (format === 'jsonl') {
-    for (const canonical of CANONICAL_RAW_COLUMNS) {
-      const source = mapping[canonical];
+    for (const [canonical, source] of Object.entries(mapping)) {
       selects.push(
         source === undefined
           ? `null::varchar as ${canonical}_raw`
@@ -187,20 +226,16 @@ async function mapColumns(ctx: IngestContext, file: SourceFile, format: SourceFo
     const columns = (await queryRows(ctx.connection, 'select column_name from (describe ingest_rows)')).map((r) =>
       String(r.column_name),
     );
-    const missing = (['customer_id', 'transaction_id', 'order_ts', 'amount'] as const)
-      .map((c) => mapping[c])
-      .filter((name) => !columns.includes(name));
-    const mappedOptional = (['currency', 'quantity', 'is_return'] as const)
-      .map((c) => mapping[c])
-      .filter((name): name is string => name !== undefined && !columns.includes(name));
-    if (missing.length > 0 || mappedOptional.length > 0) {
+    const absent = Object.entries(mapping)
+      .filter(([canonical, source]) => (source !== undefined || kind.required.includes(canonical)) && !columns.includes(String(source)))
+      .map(([, source]) => source);
+    if (absent.length > 0) {
       const found = columns.filter((c) => !['source_row', 'record_json', 'reject_reason'].includes(c));
       throw new UnreadableFileError(
-        `${file.name}: missing column(s) ${[...missing, ...mappedOptional].join(', ')} (found: ${found.join(', ')}); map them in input.columns of the config`,
+        `${file.name}: missing column(s) ${absent.join(', ')} (found: ${found.join(', ')}); map them in the config's input section`,
       );
     }
-    for (const canonical of CANONICAL_RAW_COLUMNS) {
-      const source = mapping[canonical];
+    for (const [canonical, source] of Object.entries(mapping)) {
       selects.push(source === undefined ? `null::varchar as ${canonical}_raw` : `${quoteIdent(source)} as ${canonical}_raw`);
     }
   }
@@ -212,72 +247,71 @@ async function loadAndSplit(
   ctx: IngestContext,
   file: SourceFile,
   format: SourceFormat,
+  kind: FileKind,
   fileId: string,
   ingestedAt: string,
 ): Promise<Pick<IngestManifest, 'rowsRead' | 'rowsCurated' | 'rowsQuarantined' | 'reasons' | 'curatedKeys' | 'quarantineKey'>> {
   const c = ctx.connection;
   await loadRows(ctx, file, format);
-  await mapColumns(ctx, file, format);
+  await mapColumns(ctx, file, format, kind);
   const { input, baseCurrency } = ctx.config;
   const latestAllowed = new Date(ctx.now.getTime() + input.futureToleranceHours * 3_600_000);
+  const sql = await readSqlFile(ctx.sqlDir, kind.validateSql);
+  // Bind only the parameters this kind's SQL names.
+  const params = {
+    parse_iso: { value: input.timestampFormats.length === 0, type: BOOLEAN },
+    // DuckDB rejects an empty format list at bind time even in a branch that never runs.
+    timestamp_formats: {
+      value: listValue(input.timestampFormats.length > 0 ? input.timestampFormats : ['%Y-%m-%d']),
+      type: LIST(VARCHAR),
+    },
+    return_values: { value: listValue(input.returnValues.map((v) => v.toLowerCase())), type: LIST(VARCHAR) },
+    latest_allowed_ts: { value: timestampValue(BigInt(latestAllowed.getTime()) * 1000n), type: TIMESTAMP },
+    tolerance_hours: { value: String(input.futureToleranceHours), type: VARCHAR },
+    base_currency: { value: baseCurrency, type: VARCHAR },
+  };
+  const used = Object.entries(params).filter(([name]) => sql.includes(`$${name}`));
   await c.run('drop table if exists ingest_validated');
   await c.run(
-    `create temp table ingest_validated as ${await readSqlFile(ctx.sqlDir, 'ingest/validate_transactions.sql')}`,
-    {
-      parse_iso: input.timestampFormats.length === 0,
-      // DuckDB rejects an empty format list at bind time even in a branch that never runs.
-      timestamp_formats: listValue(input.timestampFormats.length > 0 ? input.timestampFormats : ['%Y-%m-%d']),
-      return_values: listValue(input.returnValues.map((v) => v.toLowerCase())),
-      latest_allowed_ts: timestampValue(BigInt(latestAllowed.getTime()) * 1000n),
-      tolerance_hours: String(input.futureToleranceHours),
-      base_currency: baseCurrency,
-    },
-    {
-      parse_iso: BOOLEAN,
-      timestamp_formats: LIST(VARCHAR),
-      return_values: LIST(VARCHAR),
-      latest_allowed_ts: TIMESTAMP,
-      tolerance_hours: VARCHAR,
-      base_currency: VARCHAR,
-    },
+    `create temp table ingest_validated as ${sql}`,
+    Object.fromEntries(used.map(([name, p]) => [name, p.value])),
+    Object.fromEntries(used.map(([name, p]) => [name, p.type])),
   );
 
   const stageDir = join(ctx.workDir, `ingest-${fileId}`);
   await rm(stageDir, { recursive: true, force: true });
   await mkdir(stageDir, { recursive: true });
   try {
-    const ingestedAtSql = `timestamp ${quoteLiteral(ingestedAt.replace('T', ' ').replace('Z', ''))}`;
-    const curatedColumns = transactionsTable.columns
-      .map((col) => {
-        const value =
-          col.name === 'file_id'
-            ? quoteLiteral(fileId)
-            : col.name === 'source_file'
-              ? quoteLiteral(file.name)
-              : col.name === 'ingested_at'
-                ? ingestedAtSql
-                : quoteIdent(col.name);
-        return `cast(${value} as ${col.type}) as ${quoteIdent(col.name)}`;
-      })
-      .join(', ');
+    const lineage: Record<string, string> = {
+      file_id: quoteLiteral(fileId),
+      source_file: quoteLiteral(file.name),
+      ingested_at: `timestamp ${quoteLiteral(ingestedAt.replace('T', ' ').replace('Z', ''))}`,
+    };
+    const typed = (spec: TableSpec) =>
+      spec.columns.map((col) => `cast(${lineage[col.name] ?? quoteIdent(col.name)} as ${col.type}) as ${quoteIdent(col.name)}`).join(', ');
     const curatedDir = join(stageDir, 'curated');
-    await c.run(`copy (select ${curatedColumns}, order_month from ingest_validated where reason is null order by source_row)
-      to ${quoteLiteral(curatedDir)} (format parquet, compression zstd, partition_by (order_month), filename_pattern ${quoteLiteral(`${fileId}_{i}`)})`);
+    await mkdir(curatedDir, { recursive: true });
+    const curatedRows = `from ingest_validated where reason is null order by source_row`;
+    if (kind.partitionedBy) {
+      await c.run(`copy (select ${typed(kind.curated)}, ${quoteIdent(kind.partitionedBy)} ${curatedRows})
+        to ${quoteLiteral(curatedDir)} (format parquet, compression zstd, partition_by (${quoteIdent(kind.partitionedBy)}),
+        filename_pattern ${quoteLiteral(`${fileId}_{i}`)})`);
+    } else {
+      const partitionDir = join(curatedDir, `${kind.curated.partition.name}=${ingestedAt.slice(0, 10)}`);
+      await mkdir(partitionDir, { recursive: true });
+      await c.run(`copy (select ${typed(kind.curated)} ${curatedRows})
+        to ${quoteLiteral(join(partitionDir, `${fileId}.parquet`))} (format parquet, compression zstd)`);
+    }
 
-    const quarantineColumns = quarantineTable.columns
-      .map((col) => {
-        const value =
-          col.name === 'file_id' ? quoteLiteral(fileId) : col.name === 'source_file' ? quoteLiteral(file.name) : quoteIdent(col.name);
-        return `cast(${value} as ${col.type}) as ${quoteIdent(col.name)}`;
-      })
-      .join(', ');
+    const rawColumns = new Set(kind.canonical.map((c) => `${c}_raw`));
+    const rawOrNull = (column: string) => (rawColumns.has(column) ? column : `null as ${column}`);
     const quarantinePath = join(stageDir, 'quarantine.parquet');
-    const rejected = `select source_row, reason, customer_id_raw, transaction_id_raw, order_ts_raw, amount_raw, currency_raw, record_json
+    const rejected = `select source_row, reason, ${RAW_QUARANTINE_COLUMNS.map(rawOrNull).join(', ')}, record_json
         from ingest_validated where reason is not null
       union all
-      select source_row, reject_reason as reason, null, null, null, null, null, record_json
+      select source_row, reject_reason as reason, ${RAW_QUARANTINE_COLUMNS.map((col) => `null as ${col}`).join(', ')}, record_json
         from ingest_rows where reject_reason is not null`;
-    await c.run(`copy (select ${quarantineColumns} from (${rejected}) order by source_row)
+    await c.run(`copy (select ${typed(quarantineTable)} from (${rejected}) order by source_row)
       to ${quoteLiteral(quarantinePath)} (format parquet, compression zstd)`);
 
     const [totals] = await queryRows(
@@ -292,20 +326,20 @@ async function loadAndSplit(
     );
     const reasons: Record<string, number> = {};
     for (const r of reasonRows) {
-      const kind = reasonKind(String(r.reason));
-      reasons[kind] = (reasons[kind] ?? 0) + Number(r.n);
+      const kindOfReason = reasonKind(String(r.reason));
+      reasons[kindOfReason] = (reasons[kindOfReason] ?? 0) + Number(r.n);
     }
 
     const curatedKeys: string[] = [];
     for (const path of await listFiles(curatedDir)) {
-      const key = lakeKeys.curatedTransactions + relative(curatedDir, path).split(sep).join('/');
+      const key = kind.curatedPrefix + relative(curatedDir, path).split(sep).join('/');
       await ctx.lake.upload(path, key);
       curatedKeys.push(key);
     }
     const rowsQuarantined = Number(totals?.rows_quarantined ?? 0);
     let quarantineKey: string | undefined;
     if (rowsQuarantined > 0) {
-      quarantineKey = lakeKeys.quarantineFile('transactions', ingestedAt.slice(0, 10), fileId);
+      quarantineKey = lakeKeys.quarantineFile(kind.kind, ingestedAt.slice(0, 10), fileId);
       await ctx.lake.upload(quarantinePath, quarantineKey);
     }
     return {

@@ -65,9 +65,27 @@ export const transactionsTable: TableSpec = {
   ],
 };
 
+export const customersTable: TableSpec = {
+  name: 'customers',
+  description: 'Customers known from customers files, whether or not they have bought (prospects have not).',
+  layer: 'curated',
+  partition: { name: 'ingest_date', type: 'VARCHAR', description: 'UTC date of the ingest, YYYY-MM-DD.' },
+  key: ['customer_id', 'file_id'],
+  perCustomer: false,
+  columns: [
+    customerId,
+    { name: 'signup_date', type: 'DATE', description: 'When the customer signed up, if the file says.' },
+    { name: 'file_id', type: 'VARCHAR', description: 'Content hash of the source file.' },
+    { name: 'source_file', type: 'VARCHAR', description: 'Name of the source file.' },
+    { name: 'source_row', type: 'BIGINT', description: '1-based data row of the source file (header excluded).' },
+    { name: 'ingested_at', type: 'TIMESTAMP', description: 'When the file was ingested, UTC.' },
+  ],
+};
+
 export const quarantineTable: TableSpec = {
   name: 'quarantine_transactions',
-  description: 'Rejected input rows with their original values and the reason; nothing is dropped silently.',
+  description:
+    'Rejected transaction rows with their original values and the reason; nothing is dropped silently. Rejected customers-file rows are kept the same way under quarantine/customers/.',
   layer: 'quarantine',
   partition: { name: 'ingest_date', type: 'VARCHAR', description: 'UTC date of the ingest, YYYY-MM-DD.' },
   key: ['file_id', 'source_row'],
@@ -197,7 +215,7 @@ export const martTables: readonly TableSpec[] = [
   lifecycleTransitionsTable,
 ];
 
-export const allTables: readonly TableSpec[] = [transactionsTable, quarantineTable, ...martTables];
+export const allTables: readonly TableSpec[] = [transactionsTable, customersTable, quarantineTable, ...martTables];
 
 export function tableSpec(name: string): TableSpec {
   const spec = allTables.find((t) => t.name === name);

@@ -1,0 +1,62 @@
+import Table from 'cli-table3';
+import type { IngestFileResult, TransformResult } from '../core/pipeline.ts';
+
+export type OutputFormat = 'table' | 'csv' | 'json';
+
+const number = (n: unknown) => (typeof n === 'number' ? n.toLocaleString('en-US') : String(n ?? ''));
+
+export function printIngestResults(results: readonly IngestFileResult[]): void {
+  const table = new Table({ head: ['file', 'status', 'read', 'curated', 'quarantined', 'reasons'] });
+  for (const r of results) {
+    const reasons = Object.entries(r.reasons)
+      .map(([reason, n]) => `${reason}: ${n}`)
+      .join('\n');
+    table.push([
+      r.source,
+      r.status === 'skipped' ? 'skipped (already ingested)' : r.status,
+      number(r.rowsRead),
+      number(r.rowsCurated),
+      number(r.rowsQuarantined),
+      r.error ?? reasons,
+    ]);
+  }
+  console.log(table.toString());
+  const failed = results.filter((r) => r.status === 'failed');
+  for (const f of failed) console.error(`not ingested: ${f.error}`);
+}
+
+export function printTransformSummary(result: TransformResult, segments: readonly Record<string, unknown>[]): void {
+  console.log(
+    `\nsnapshot ${result.asOfDate} published (run ${result.runId}; ${result.sqlTests} SQL tests passed` +
+      `${result.previousAsOfDate ? `; previous snapshot ${result.previousAsOfDate}` : ''})`,
+  );
+  const tables = new Table({ head: ['table', 'rows'] });
+  for (const t of result.tables) tables.push([t.name, number(t.rows)]);
+  console.log(tables.toString());
+  for (const dimension of [...new Set(segments.map((s) => String(s.dimension)))]) {
+    const table = new Table({ head: [dimension, 'customers', '% customers', 'revenue', '% revenue'] });
+    for (const s of segments.filter((row) => row.dimension === dimension)) {
+      table.push([String(s.segment), number(s.customers), `${s.customer_pct}`, number(s.revenue), `${s.revenue_pct}`]);
+    }
+    console.log(`\nby ${dimension}`);
+    console.log(table.toString());
+  }
+}
+
+function csvField(value: unknown): string {
+  const text = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+export function printRows(columns: readonly string[], rows: readonly Record<string, unknown>[], format: OutputFormat): void {
+  if (format === 'json') {
+    console.log(JSON.stringify(rows, null, 2));
+  } else if (format === 'csv') {
+    console.log([columns.map(csvField).join(','), ...rows.map((r) => columns.map((c) => csvField(r[c])).join(','))].join('\n'));
+  } else {
+    const table = new Table({ head: [...columns] });
+    for (const r of rows) table.push(columns.map((c) => (r[c] === null ? 'NULL' : typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c]))));
+    console.log(table.toString());
+    console.log(`${rows.length} row(s)`);
+  }
+}

@@ -1,0 +1,242 @@
+import { readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { openLake } from '../adapters/open-lake.ts';
+import { loadConfigFile, type PipelineConfig } from '../core/config.ts';
+import { openDuckDb, queryRows } from '../core/duckdb.ts';
+import { generateTransactions, GENERATE_DEFAULTS } from '../core/generate.ts';
+import { formatFromName } from '../core/ingest/source-file.ts';
+import type { Lake } from '../core/lake.ts';
+import { ingestFiles, transform, type IngestFileResult, type PipelineDeps, type SourceFile, type TransformResult } from '../core/pipeline.ts';
+import { createLakeViews } from '../core/query.ts';
+import { printIngestResults, printRows, printTransformSummary, type OutputFormat } from './output.ts';
+import { createProgress } from './progress.ts';
+
+/** A failure to report in one line, exit code 1. */
+class CliError extends Error {
+  override readonly name = 'CliError';
+}
+
+function isoDate(value: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(`${value}T00:00:00Z`))) {
+    throw new InvalidArgumentError('expected a date as YYYY-MM-DD');
+  }
+  return value;
+}
+
+function positiveInteger(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+/** Files named on the command line; folders contribute every file of a known format, sorted. */
+async function expandInputs(inputs: readonly string[]): Promise<SourceFile[]> {
+  const files: SourceFile[] = [];
+  for (const input of inputs) {
+    const path = resolve(input);
+    let info;
+    try {
+      info = await stat(path);
+    } catch {
+      throw new CliError(`input ${input} does not exist`);
+    }
+    if (info.isDirectory()) {
+      const entries = await readdir(path, { recursive: true, withFileTypes: true });
+      const found = entries
+        .filter((e) => e.isFile() && formatFromName(e.name) !== undefined)
+        .map((e) => join(e.parentPath, e.name))
+        .sort();
+      if (found.length === 0) throw new CliError(`input folder ${input} holds no .csv, .jsonl or .parquet files`);
+      files.push(...found.map((p) => ({ name: p, path: p })));
+    } else {
+      files.push({ name: input, path });
+    }
+  }
+  return files;
+}
+
+interface LakeOptions {
+  readonly lake: string;
+  readonly config?: string;
+}
+
+interface IngestOptions extends LakeOptions {
+  readonly input: readonly string[];
+  readonly customers?: readonly string[];
+}
+
+async function ingestAll(deps: PipelineDeps, options: IngestOptions): Promise<IngestFileResult[]> {
+  const customers = options.customers ? await ingestFiles(deps, await expandInputs(options.customers), 'customers') : [];
+  return [...customers, ...(await ingestFiles(deps, await expandInputs(options.input)))];
+}
+
+async function buildDeps(options: LakeOptions, showProgress: boolean): Promise<{ deps: PipelineDeps; done: () => void }> {
+  const config: PipelineConfig = await loadConfigFile(options.config);
+  const lake: Lake = openLake(options.lake);
+  const progress = createProgress(showProgress);
+  return {
+    deps: {
+      lake,
+      config,
+      workDir: join(tmpdir(), 'lifecycle-lake', `${process.pid}`),
+      report: (event) => {
+        if (event.kind === 'step') progress.step(event.message);
+        else progress.step(`ingested ${event.result.source}`);
+      },
+    },
+    done: () => progress.stop(),
+  };
+}
+
+/** ingest + transform + summary: the `run` command and the demo. */
+async function runPipeline(options: IngestOptions & { asOf?: string }): Promise<void> {
+  const { deps, done } = await buildDeps(options, true);
+  try {
+    const ingested = await ingestAll(deps, options);
+    done();
+    printIngestResults(ingested);
+    const result = await transform(deps, options.asOf ? { asOfDate: options.asOf } : {});
+    done();
+    await summarise(deps, result);
+  } finally {
+    done();
+  }
+}
+
+async function summarise(deps: PipelineDeps, result: TransformResult): Promise<void> {
+  const duck = await openDuckDb();
+  try {
+    await createLakeViews(duck.connection, deps.lake, join(deps.workDir, 'query'));
+    const segments = await queryRows(
+      duck.connection,
+      `select dimension, segment, customers, round(customer_share * 100, 1) as customer_pct, revenue,
+              round(revenue_share * 100, 1) as revenue_pct
+       from segment_summary order by dimension desc, revenue desc`,
+    );
+    printTransformSummary(result, segments);
+  } finally {
+    duck.close();
+  }
+}
+
+function lakeCommand(program: Command, name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .requiredOption('--lake <dir|s3://bucket/prefix>', 'the lake: a local folder (created if missing) or an S3 location')
+    .option('--config <file>', 'pipeline config JSON (column mapping, thresholds); defaults apply when absent');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('lifecycle-lake')
+    .description('Customer lifecycle analytics: RFM, lifecycle stages, cohorts and CLV from transaction files.')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+
+  lakeCommand(program, 'run', 'ingest transaction files, then compute and publish every mart')
+    .requiredOption('--input <file|dir...>', 'transaction files or folders (.csv, .tsv, .jsonl, .parquet; .gz allowed)')
+    .option('--as-of <YYYY-MM-DD>', 'snapshot date (inclusive); default: the latest order date in the lake', isoDate)
+    .option('--customers <file|dir...>', 'customers files (customer_id, optional signup_ts): adds prospects')
+    .action((options: IngestOptions & { asOf?: string }) => runPipeline(options));
+
+  lakeCommand(program, 'ingest', 'validate transaction files into curated Parquet; bad rows go to quarantine')
+    .requiredOption('--input <file|dir...>', 'transaction files or folders')
+    .option('--customers <file|dir...>', 'customers files (customer_id, optional signup_ts): adds prospects')
+    .action(async (options: IngestOptions) => {
+      const { deps, done } = await buildDeps(options, true);
+      try {
+        const results = await ingestAll(deps, options);
+        done();
+        printIngestResults(results);
+      } finally {
+        done();
+      }
+    });
+
+  lakeCommand(program, 'transform', 'compute every mart for a snapshot date and publish it')
+    .option('--as-of <YYYY-MM-DD>', 'snapshot date (inclusive); default: the latest order date in the lake', isoDate)
+    .action(async (options: LakeOptions & { asOf?: string }) => {
+      const { deps, done } = await buildDeps(options, true);
+      try {
+        const result = await transform(deps, options.asOf ? { asOfDate: options.asOf } : {});
+        done();
+        await summarise(deps, result);
+      } finally {
+        done();
+      }
+    });
+
+  program
+    .command('query')
+    .description(
+      'run SQL over the lake: <table> is the latest snapshot of each mart, <table>_history every published ' +
+        'snapshot (filter on as_of_date), transactions the current curated rows, quarantine_transactions the rejects',
+    )
+    .requiredOption('--lake <dir|s3://bucket/prefix>', 'the lake')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+    .argument('<sql>', 'the query, e.g. "select rfm_segment, count(*) from customer_rfm group by all"')
+    .action(async (sql: string, options: { lake: string; format: OutputFormat }) => {
+      const lake = openLake(options.lake);
+      const duck = await openDuckDb();
+      try {
+        await createLakeViews(duck.connection, lake, join(tmpdir(), 'lifecycle-lake', `${process.pid}`, 'query'));
+        const reader = await duck.connection.runAndReadAll(sql);
+        printRows(reader.columnNames(), reader.getRowObjectsJson(), options.format);
+      } catch (error) {
+        throw new CliError(`query failed: ${(error as Error).message.split('\n')[0]}`);
+      } finally {
+        duck.close();
+      }
+    });
+
+  program
+    .command('generate')
+    .description('write synthetic transactions with realistic customer behaviour (deterministic for a seed)')
+    .requiredOption('--customers <n>', 'number of customers', positiveInteger)
+    .requiredOption('--out <file>', 'output CSV (.csv or .csv.gz)')
+    .option('--seed <n>', 'random seed', positiveInteger, GENERATE_DEFAULTS.seed)
+    .option('--start <YYYY-MM-DD>', 'first possible order date', isoDate, GENERATE_DEFAULTS.start)
+    .option('--months <n>', 'length of the period in months', positiveInteger, GENERATE_DEFAULTS.months)
+    .action(async (options: { customers: number; out: string; seed: number; start: string; months: number }) => {
+      const progress = createProgress(true);
+      const result = await generateTransactions(options, (rows) => progress.step(`${rows.toLocaleString('en-US')} rows`));
+      progress.stop();
+      console.log(
+        `wrote ${result.rows.toLocaleString('en-US')} transactions of ${result.customers.toLocaleString('en-US')} customers ` +
+          `(${result.returns.toLocaleString('en-US')} returns, ${result.firstDate} to ${result.lastDate}) to ${options.out}`,
+      );
+    });
+
+  program
+    .command('demo')
+    .description('generate a sample, run the whole pipeline on it into ./.lake/demo, and print the summary')
+    .option('--customers <n>', 'customers in the sample', positiveInteger, 5000)
+    .action(async (options: { customers: number }) => {
+      const lakeDir = resolve('.lake', 'demo');
+      const sample = resolve('.lake', `demo-transactions-${options.customers}.csv`);
+      const generated = await generateTransactions({ customers: options.customers, out: sample, ...GENERATE_DEFAULTS });
+      console.log(`sample: ${generated.rows.toLocaleString('en-US')} transactions in ${sample}`);
+      await runPipeline({ input: [sample], lake: lakeDir });
+      console.log(`\nexplore it: npx lifecycle-lake query --lake ${lakeDir} "select * from customer_rfm limit 10"`);
+    });
+
+  return program;
+}
+
+/** Runs the command line; returns the exit code. Failures print one line naming the reason. */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`lifecycle-lake: ${message.split('\n')[0]}`);
+    return 1;
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * CLV mathematics: BG/NBD purchase counts, Gamma-Gamma spend and discounted CLV, on column arrays.
+ * Fitting throws ClvFitError when a model cannot be fitted at all (too few customers, no repeat purchase,
+ * likelihood never finite) and returns converged = false when the optimiser stopped short of its tolerance.
+ */
+export {
+  bgNbdLogLikelihood,
+  fitBgNbd,
+  type BgNbdFit,
+  type BgNbdParams,
+  type BgNbdSummary,
+  type FitDiagnostics,
+  type FitOptions,
+} from './bgnbd.ts';
+export {
+  ClvError,
+  ClvFitError,
+  ClvInputError,
+  ClvPredictionError,
+  type ClvErrorCode,
+} from './errors.ts';
+export {
+  fitGammaGamma,
+  gammaGammaLogLikelihood,
+  populationMeanSpend,
+  type GammaGammaFit,
+  type GammaGammaParams,
+  type SpendSummary,
+} from './gamma-gamma.ts';
+export {
+  conditionalExpectedAverageValue,
+  conditionalExpectedPurchases,
+  DAYS_PER_MONTH,
+  predictClv,
+  probabilityAlive,
+  type ClvInput,
+  type ClvOptions,
+  type ClvPrediction,
+} from './predict.ts';
