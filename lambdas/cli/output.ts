@@ -3,10 +3,16 @@ import type { IngestFileResult, TransformResult } from '../core/pipeline.ts';
 
 export type OutputFormat = 'table' | 'csv' | 'json';
 
-const number = (n: unknown) => (typeof n === 'number' ? n.toLocaleString('en-US') : String(n ?? ''));
+/** Plain tables: no colour codes, so output piped to a file or a test reads the same. */
+const plainTable = (head: readonly string[]) => new Table({ head: [...head], style: { head: [], border: [] } });
+
+const number = (n: unknown) => (typeof n === 'number' ? n.toLocaleString('en-US', { maximumFractionDigits: 2 }) : String(n ?? ''));
+
+const money = (n: unknown) =>
+  typeof n === 'number' ? n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 }) : String(n ?? '');
 
 export function printIngestResults(results: readonly IngestFileResult[]): void {
-  const table = new Table({ head: ['file', 'status', 'read', 'curated', 'quarantined', 'reasons'] });
+  const table = plainTable(['file', 'status', 'read', 'curated', 'quarantined', 'reasons']);
   for (const r of results) {
     const reasons = Object.entries(r.reasons)
       .map(([reason, n]) => `${reason}: ${n}`)
@@ -30,13 +36,13 @@ export function printTransformSummary(result: TransformResult, segments: readonl
     `\nsnapshot ${result.asOfDate} published (run ${result.runId}; ${result.sqlTests} SQL tests passed` +
       `${result.previousAsOfDate ? `; previous snapshot ${result.previousAsOfDate}` : ''})`,
   );
-  const tables = new Table({ head: ['table', 'rows'] });
+  const tables = plainTable(['table', 'rows']);
   for (const t of result.tables) tables.push([t.name, number(t.rows)]);
   console.log(tables.toString());
   for (const dimension of [...new Set(segments.map((s) => String(s.dimension)))]) {
-    const table = new Table({ head: [dimension, 'customers', '% customers', 'revenue', '% revenue'] });
+    const table = plainTable([dimension, 'customers', '% customers', 'revenue', '% revenue']);
     for (const s of segments.filter((row) => row.dimension === dimension)) {
-      table.push([String(s.segment), number(s.customers), `${s.customer_pct}`, number(s.revenue), `${s.revenue_pct}`]);
+      table.push([String(s.segment), number(s.customers), `${s.customer_pct}`, money(s.revenue), `${s.revenue_pct}`]);
     }
     console.log(`\nby ${dimension}`);
     console.log(table.toString());
@@ -54,7 +60,7 @@ export function printRows(columns: readonly string[], rows: readonly Record<stri
   } else if (format === 'csv') {
     console.log([columns.map(csvField).join(','), ...rows.map((r) => columns.map((c) => csvField(r[c])).join(','))].join('\n'));
   } else {
-    const table = new Table({ head: [...columns] });
+    const table = plainTable(columns);
     for (const r of rows) table.push(columns.map((c) => (r[c] === null ? 'NULL' : typeof r[c] === 'object' ? JSON.stringify(r[c]) : String(r[c]))));
     console.log(table.toString());
     console.log(`${rows.length} row(s)`);

@@ -150,8 +150,8 @@ async function createPreviousLifecycle(
   );
 }
 
-/** Casts a model's output to the schema source and checks it has exactly the declared columns. */
-async function writeMart(ctx: TransformContext, spec: TableSpec, path: string): Promise<number> {
+/** Checks a mart model has exactly the columns the schema source declares. */
+async function checkMartColumns(ctx: TransformContext, spec: TableSpec): Promise<void> {
   const actual = (await queryRows(ctx.connection, `select column_name from (describe ${quoteIdent(spec.name)})`)).map((r) =>
     String(r.column_name),
   );
@@ -165,6 +165,10 @@ async function writeMart(ctx: TransformContext, spec: TableSpec, path: string): 
       }${extra.length ? `undeclared ${extra.join(', ')}` : ''}`,
     );
   }
+}
+
+/** Writes a mart cast to the schema source's types, in key order so reruns give identical files. */
+async function writeMart(ctx: TransformContext, spec: TableSpec, path: string): Promise<number> {
   const casts = spec.columns.map((c) => `cast(${quoteIdent(c.name)} as ${c.type}) as ${quoteIdent(c.name)}`).join(', ');
   const order = spec.key.map(quoteIdent).join(', ');
   try {
@@ -205,6 +209,7 @@ export async function runTransform(
     await createPreviousLifecycle(ctx, previous?.snapshot);
     const models = await loadModels(ctx.sqlDir, MODEL_SOURCES, programModels);
     await runModels(ctx.connection, models, programModels, (name) => ctx.progress(`model ${name}`));
+    for (const spec of martTables) await checkMartColumns(ctx, spec);
     const sqlTests = await runSqlTests(ctx.connection, ctx.sqlDir);
 
     const tables: PublishedTable[] = [];

@@ -158,7 +158,9 @@ function resultOf(m: IngestManifest): IngestFileResult {
 async function loadRows(ctx: IngestContext, file: SourceFile, format: SourceFormat): Promise<void> {
   const c = ctx.connection;
   const path = quoteLiteral(file.path);
-  await c.run('drop table if exists ingest_rows; drop table if exists ingest_rejects; drop table if exists ingest_parsed');
+  await c.run(
+    'drop table if exists ingest_rows; drop table if exists ingest_rejects; drop table if exists ingest_parsed; drop table if exists ingest_lines',
+  );
   try {
     if (format === 'csv') {
       const delimiter = ctx.config.input.csvDelimiter ? `, delim = ${quoteLiteral(ctx.config.input.csvDelimiter)}` : '';
@@ -186,11 +188,11 @@ async function loadRows(ctx: IngestContext, file: SourceFile, format: SourceForm
       await c.run('alter table ingest_rows drop column parsed_rowid');
     } else if (format === 'jsonl') {
       // Lines are read as text and parsed in SQL so a malformed line is quarantined, not skipped.
+      await c.run(`create temp table ingest_lines as select column0 as line from read_csv(${path}, header = false,
+        columns = {'column0': 'VARCHAR'}, delim = E'\\x1f', quote = '', escape = '', auto_detect = false)`);
+      // rowid follows file order (insertion order is preserved); blank lines are not rows.
       await c.run(`create temp table ingest_parsed as
-        select row_number() over (order by rowid) as source_row, line from (
-          select rowid, column0 as line from read_csv(${path}, header = false, columns = {'column0': 'VARCHAR'},
-            delim = E'\\x1f', quote = '', escape = '', auto_detect = false)
-        ) where trim(line) <> ''`);
+        select row_number() over (order by rowid) as source_row, line from ingest_lines where trim(line) <> ''`);
       await c.run(`create temp table ingest_rows as
         select source_row, line as record_json,
                case when not json_valid(line) or json_type(line) <> 'OBJECT' then 'malformed JSON line' end as reject_reason
@@ -212,9 +214,10 @@ function firstLine(message: string): string {
 /** Builds `ingest_source`: `<canonical>_raw` text columns, named per the config's column mapping. */
 async function mapColumns(ctx: IngestContext, file: SourceFile, format: SourceFormat, kind: FileKind): Promise<void> {
   const configured = kind.mapping(ctx.config);
-  const mapping = Object.fromEntries(kind.canonical.map((c) => [c, configured[c]]));
   const selects: string[] = [];
   if (format === 'jsonl') {
+    // An unmapped optional column is read under its canonical name; absent keys give null.
+    const mapping = Object.fromEntries(kind.canonical.map((c) => [c, configured[c] ?? c]));
     for (const [canonical, source] of Object.entries(mapping)) {
       selects.push(
         source === undefined
@@ -225,6 +228,10 @@ async function mapColumns(ctx: IngestContext, file: SourceFile, format: SourceFo
   } else {
     const columns = (await queryRows(ctx.connection, 'select column_name from (describe ingest_rows)')).map((r) =>
       String(r.column_name),
+    );
+    // An unmapped optional column is used when the file has it under its canonical name.
+    const mapping = Object.fromEntries(
+      kind.canonical.map((c) => [c, configured[c] ?? (columns.includes(c) ? c : undefined)]),
     );
     const absent = Object.entries(mapping)
       .filter(([canonical, source]) => (source !== undefined || kind.required.includes(canonical)) && !columns.includes(String(source)))

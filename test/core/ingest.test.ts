@@ -1,0 +1,156 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDuckDb, quoteLiteral } from '../../lambdas/core/duckdb.ts';
+import { lakeKeys } from '../../lambdas/core/lake.ts';
+import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
+import { fixturesDir, queryLake, source, tempLake } from '../support/pipeline.ts';
+
+const badInput = join(fixturesDir, 'bad-input');
+// Ingest "now" is fixed so the future-date rule is deterministic: tolerance 24 h after 2025-01-10.
+const NOW = new Date('2025-01-10T12:00:00Z');
+
+describe('ingest', () => {
+  let env: Awaited<ReturnType<typeof tempLake>> | undefined;
+  afterEach(async () => {
+    await env?.cleanup();
+    env = undefined;
+  });
+
+  it('splits a mixed CSV (BOM, CRLF, quoted commas, extra columns) into curated rows and reasoned quarantine', async () => {
+    env = await tempLake({}, NOW);
+    const [result] = await ingestFiles(env.deps, [source(join(badInput, 'mixed.csv'), 'mixed.csv')]);
+
+    // Rows 1, 2, 9 and 11 are valid; the other seven each break one rule (see the fixture).
+    expect(result).toMatchObject({ status: 'ingested', rowsRead: 11, rowsCurated: 4, rowsQuarantined: 7 });
+    expect(result!.rowsRead).toBe(result!.rowsCurated + result!.rowsQuarantined);
+
+    const curated = await queryLake(
+      env.deps,
+      'select transaction_id, customer_id, amount, currency, is_return, source_row from transactions_all order by source_row',
+    );
+    expect(curated).toEqual([
+      { transaction_id: 't1', customer_id: 'c1', amount: 10, currency: 'USD', is_return: false, source_row: 1n },
+      { transaction_id: 't2', customer_id: 'c2', amount: 20.5, currency: 'USD', is_return: false, source_row: 2n },
+      { transaction_id: 't8', customer_id: 'c7', amount: -3, currency: 'USD', is_return: true, source_row: 9n },
+      { transaction_id: 't10', customer_id: 'c9', amount: 7.25, currency: 'USD', is_return: false, source_row: 11n },
+    ]);
+
+    const rejected = await queryLake(
+      env.deps,
+      'select source_row, reason, customer_id_raw, amount_raw, record_json from quarantine_transactions order by source_row',
+    );
+    expect(rejected.map((r) => [Number(r.source_row), r.reason])).toEqual([
+      [3, 'missing customer_id'],
+      [4, "unparseable order_ts '31/12/2024'"],
+      [5, "non-numeric amount 'ten'"],
+      [6, 'duplicate transaction_id within file (first at row 1)'],
+      [7, 'order_ts 2025-03-01 00:00:00 is in the future (more than 24 h after ingest)'],
+      [8, 'currency EUR is not the base currency USD and no FX rate is configured'],
+      [10, expect.stringMatching(/^malformed CSV row: too many columns/)],
+    ]);
+    // Original values are kept, extra columns included.
+    expect(JSON.parse(String(rejected[2]?.record_json))).toMatchObject({ customer_id: 'c4', amount: 'ten', note: 'x' });
+    expect(String(rejected[6]?.record_json)).toContain('c8,t9,2024-12-08,5.00,USD,x,extra');
+
+    const manifest = JSON.parse((await env.lake.getText(lakeKeys.ingestManifest(result!.fileId)))!);
+    expect(manifest).toMatchObject({ status: 'ingested', rowsRead: 11, rowsCurated: 4, rowsQuarantined: 7 });
+    expect(manifest.reasons).toEqual({
+      'missing customer_id': 1,
+      'unparseable order_ts': 1,
+      'non-numeric amount': 1,
+      'duplicate transaction_id within file': 1,
+      'order_ts in the future': 1,
+      'currency not the base currency': 1,
+      'malformed CSV row: too many columns': 1,
+    });
+  });
+
+  it('reports an empty and a binary file by name and still loads the other files', async () => {
+    env = await tempLake({}, NOW);
+    const results = await ingestFiles(env.deps, [
+      source(join(badInput, 'empty.csv'), 'empty.csv'),
+      source(join(badInput, 'binary.csv'), 'binary.csv'),
+      source(join(badInput, 'mixed.csv'), 'mixed.csv'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['failed', 'failed', 'ingested']);
+    expect(results[0]?.error).toBe('empty.csv: the file is empty');
+    expect(results[1]?.error).toMatch(/^binary\.csv: binary content/);
+    expect(results[2]?.rowsCurated).toBe(4);
+    // A failed file is recorded, not dropped: its manifest says why.
+    const manifest = JSON.parse((await env.lake.getText(lakeKeys.ingestManifest(results[1]!.fileId)))!);
+    expect(manifest).toMatchObject({ status: 'failed', source: 'binary.csv' });
+  });
+
+  it('names a missing mapped column and the columns it found', async () => {
+    env = await tempLake({ input: { columns: { amount: 'total' } } }, NOW);
+    const [result] = await ingestFiles(env.deps, [source(join(badInput, 'mixed.csv'), 'mixed.csv')]);
+    expect(result?.status).toBe('failed');
+    expect(result?.error).toContain('mixed.csv: missing column(s) total (found: customer_id, transaction_id, order_ts, amount, currency, note)');
+  });
+
+  it('reads JSON Lines, quarantining a malformed line and a missing amount', async () => {
+    env = await tempLake({}, NOW);
+    const [result] = await ingestFiles(env.deps, [source(join(badInput, 'lines.jsonl'), 'lines.jsonl')]);
+    expect(result).toMatchObject({ status: 'ingested', rowsRead: 4, rowsCurated: 2, rowsQuarantined: 2 });
+    const rejected = await queryLake(env.deps, 'select source_row, reason from quarantine_transactions order by 1');
+    expect(rejected).toEqual([
+      { source_row: 3n, reason: 'malformed JSON line' },
+      { source_row: 4n, reason: 'missing amount' },
+    ]);
+  });
+
+  it('reads Parquet with mapped column names and strptime formats', async () => {
+    env = await tempLake(
+      { input: { columns: { customer_id: 'cust', transaction_id: 'order_no', order_ts: 'placed', amount: 'total' }, timestampFormats: ['%d.%m.%Y'] } },
+      NOW,
+    );
+    const path = join(env.root, 'orders.parquet');
+    const duck = await openDuckDb();
+    await duck.connection.run(`copy (select * from (values ('a', 1, '05.12.2024', 10.5), ('b', 2, '2024-12-06', 3.0))
+      t(cust, order_no, placed, total)) to ${quoteLiteral(path)} (format parquet)`);
+    duck.close();
+    const [result] = await ingestFiles(env.deps, [source(path, 'orders.parquet')]);
+    expect(result).toMatchObject({ rowsRead: 2, rowsCurated: 1, rowsQuarantined: 1 });
+    const [row] = await queryLake(env.deps, "select transaction_id, strftime(order_date, '%Y-%m-%d') as d from transactions");
+    expect(row).toEqual({ transaction_id: '1', d: '2024-12-05' });
+  });
+
+  it('reads gzip-compressed CSV', async () => {
+    env = await tempLake({}, NOW);
+    const { gzipSync } = await import('node:zlib');
+    const path = join(env.root, 'mixed.csv.gz');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path, gzipSync(await readFile(join(badInput, 'mixed.csv'))));
+    const [result] = await ingestFiles(env.deps, [source(path, 'mixed.csv.gz')]);
+    expect(result).toMatchObject({ status: 'ingested', rowsRead: 11, rowsCurated: 4, rowsQuarantined: 7 });
+  });
+
+  it('skips content already ingested, whatever the file name, and leaves transactions unchanged', async () => {
+    env = await tempLake({}, NOW);
+    await ingestFiles(env.deps, [source(join(badInput, 'mixed.csv'), 'mixed.csv')]);
+    const before = await queryLake(env.deps, 'select * from transactions_all order by transaction_id');
+    const [again] = await ingestFiles(env.deps, [source(join(badInput, 'mixed.csv'), 'renamed-copy.csv')]);
+    expect(again).toMatchObject({ status: 'skipped', rowsCurated: 4 });
+    expect(await queryLake(env.deps, 'select * from transactions_all order by transaction_id')).toEqual(before);
+  });
+
+  it('lets a later file replace a repeated transaction_id', async () => {
+    env = await tempLake({}, NOW);
+    const first = join(env.root, 'first.csv');
+    const second = join(env.root, 'second.csv');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(first, 'customer_id,transaction_id,order_ts,amount\nc1,t1,2024-11-01,10\nc2,t2,2024-11-02,20\n');
+    await writeFile(second, 'customer_id,transaction_id,order_ts,amount\nc1,t1,2024-12-01,15\n');
+    await ingestFiles(env.deps, [source(first)]);
+    await ingestFiles({ ...env.deps, now: () => new Date(NOW.getTime() + 60_000) }, [source(second)]);
+    await transform(env.deps);
+    const rows = await queryLake(env.deps, 'select transaction_id, amount from transactions order by 1');
+    expect(rows).toEqual([
+      { transaction_id: 't1', amount: 15 },
+      { transaction_id: 't2', amount: 20 },
+    ]);
+    const [c1] = await queryLake(env.deps, "select monetary, frequency from customer_rfm where customer_id = 'c1'");
+    expect(c1).toEqual({ monetary: 15, frequency: 1 });
+  });
+});

@@ -1,0 +1,55 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadModels, orderByDependency, referencedRelations } from '../../lambdas/core/models/runner.ts';
+
+describe('model runner', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function sqlDirWith(models: Record<string, string>): Promise<string> {
+    dir = await mkdtemp(join(tmpdir(), 'models-'));
+    for (const [path, sql] of Object.entries(models)) {
+      await mkdir(join(dir, path, '..'), { recursive: true });
+      await writeFile(join(dir, path), sql);
+    }
+    return dir;
+  }
+
+  it('finds relations after FROM and JOIN, ignoring CTEs, table functions and comments', () => {
+    const sql = `-- from commented_out
+      with a as (select * from stg_x), b as (select * from range(3))
+      select * from a join int_y using (id) left join b on true cross join params`;
+    expect(referencedRelations(sql)).toEqual(['int_y', 'params', 'stg_x']);
+  });
+
+  it('orders models so each runs after the models it selects from', async () => {
+    const sqlDir = await sqlDirWith({
+      'marts/m.sql': 'select * from int_b join stg_a using (id)',
+      'intermediate/int_b.sql': 'select * from stg_a',
+      'staging/stg_a.sql': 'select * from source_table',
+    });
+    const models = await loadModels(sqlDir, ['source_table']);
+    expect(orderByDependency(models).map((m) => m.name)).toEqual(['stg_a', 'int_b', 'm']);
+  });
+
+  it('reports a cycle with its path', async () => {
+    const sqlDir = await sqlDirWith({
+      'staging/a.sql': 'select * from c',
+      'staging/b.sql': 'select * from a',
+      'staging/c.sql': 'select * from b',
+    });
+    const models = await loadModels(sqlDir, []);
+    expect(() => orderByDependency(models)).toThrow('models form a cycle: a -> c -> b -> a');
+  });
+
+  it('reports a relation that is neither a model nor a source', async () => {
+    const sqlDir = await sqlDirWith({ 'marts/m.sql': 'select * from stg_missing' });
+    await expect(loadModels(sqlDir, ['params'])).rejects.toThrow(
+      'model m (marts/m.sql) selects from stg_missing, which is not a model or a source (sources: params)',
+    );
+  });
+});

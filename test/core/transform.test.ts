@@ -1,0 +1,101 @@
+import { cp, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { lakeKeys } from '../../lambdas/core/lake.ts';
+import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
+import { defaultSqlDir } from '../../lambdas/core/sql-files.ts';
+import { readPublishedIndex } from '../../lambdas/core/snapshots.ts';
+import { fixturesDir, queryLake, source, tempLake } from '../support/pipeline.ts';
+
+const handWorked = join(fixturesDir, 'hand-worked', 'transactions.csv');
+const MART_TABLES = ['customer_rfm', 'customer_lifecycle', 'cohort_retention', 'segment_summary', 'lifecycle_transitions'];
+
+async function martContents(deps: Parameters<typeof queryLake>[0]): Promise<Record<string, unknown[]>> {
+  const contents: Record<string, unknown[]> = {};
+  for (const table of MART_TABLES) contents[table] = await queryLake(deps, `select * from ${table} order by all`);
+  return contents;
+}
+
+describe('transform', () => {
+  let env: Awaited<ReturnType<typeof tempLake>> | undefined;
+  afterEach(async () => {
+    await env?.cleanup();
+    env = undefined;
+  });
+
+  it('gives identical marts when run twice for the same date, and replaces that date\'s snapshot', async () => {
+    env = await tempLake();
+    await ingestFiles(env.deps, [source(handWorked)]);
+    const first = await transform(env.deps, { asOfDate: '2024-12-31' });
+    const firstMarts = await martContents(env.deps);
+    const second = await transform(env.deps, { asOfDate: '2024-12-31' });
+    expect(second.runId).not.toBe(first.runId);
+    expect(await martContents(env.deps)).toEqual(firstMarts);
+
+    const index = await readPublishedIndex(env.lake);
+    expect(Object.keys(index.snapshots)).toEqual(['2024-12-31']);
+    expect(index.snapshots['2024-12-31']?.runId).toBe(second.runId);
+    // The superseded run's files are gone; only the published run remains under marts/.
+    const martKeys = (await env.lake.list('marts/')).map((o) => o.key);
+    expect(martKeys).toHaveLength(MART_TABLES.length);
+    expect(martKeys.every((k) => k.includes(`run_id=${second.runId}/`))).toBe(true);
+  });
+
+  it('defaults as_of_date to the latest order date and keeps earlier dates', async () => {
+    env = await tempLake();
+    await ingestFiles(env.deps, [source(handWorked)]);
+    await transform(env.deps, { asOfDate: '2024-11-30' });
+    const latest = await transform(env.deps);
+    expect(latest.asOfDate).toBe('2024-12-30');
+    expect(latest.previousAsOfDate).toBe('2024-11-30');
+    expect(Object.keys((await readPublishedIndex(env.lake)).snapshots).sort()).toEqual(['2024-11-30', '2024-12-30']);
+    // Orders after 2024-11-30 are invisible to that snapshot: C8 had one order by then (2024-11-01 ... 11-20 = 3).
+    const [c8] = await queryLake(
+      env.deps,
+      "select frequency from customer_rfm_history where customer_id = 'C8' and as_of_date = date '2024-11-30'",
+    );
+    expect(c8).toEqual({ frequency: 3 });
+  });
+
+  it('blocks publication when a SQL test fails, names the test, and leaves the published snapshot in place', async () => {
+    env = await tempLake();
+    await ingestFiles(env.deps, [source(handWorked)]);
+    const published = await transform(env.deps, { asOfDate: '2024-12-31' });
+    const before = await martContents(env.deps);
+
+    const sqlDir = join(env.root, 'sql');
+    await cp(defaultSqlDir, sqlDir, { recursive: true });
+    await writeFile(
+      join(sqlDir, 'tests', 'assert_no_customer_spends_over_100.sql'),
+      'select customer_id, monetary from customer_rfm where monetary > 100',
+    );
+    await expect(transform({ ...env.deps, sqlDir }, { asOfDate: '2024-12-31' })).rejects.toThrow(
+      /assert_no_customer_spends_over_100 \(1 failing rows, e\.g\. \[\{"customer_id":"C7","monetary":200\}\]\)/,
+    );
+
+    const index = await readPublishedIndex(env.lake);
+    expect(index.snapshots['2024-12-31']?.runId).toBe(published.runId);
+    expect(await martContents(env.deps)).toEqual(before);
+    const runs = (await env.lake.list(lakeKeys.runManifests)).map((o) => o.key);
+    const statuses = await Promise.all(runs.map(async (k) => JSON.parse((await env!.lake.getText(k))!).status));
+    expect(statuses.sort()).toEqual(['failed', 'published']);
+    expect((await env.lake.list('marts/')).every((o) => o.key.includes(published.runId))).toBe(true);
+  });
+
+  it('rejects a model whose output does not match the schema source', async () => {
+    env = await tempLake();
+    await ingestFiles(env.deps, [source(handWorked)]);
+    const sqlDir = join(env.root, 'sql');
+    await cp(defaultSqlDir, sqlDir, { recursive: true });
+    const model = join(sqlDir, 'marts', 'cohort_retention.sql');
+    await writeFile(model, (await readFile(model, 'utf8')).replace('observable_months.cohort_size,', ''));
+    await expect(transform({ ...env.deps, sqlDir })).rejects.toThrow(
+      'model cohort_retention does not match its schema: missing cohort_size',
+    );
+  });
+
+  it('fails clearly when the lake has no curated data', async () => {
+    env = await tempLake();
+    await expect(transform(env.deps)).rejects.toThrow(/no curated transactions in .*: ingest transaction files first/);
+  });
+});
