@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { IngestFileResult, TransformResult } from '../core/pipeline.ts';
+import type { IngestFileResult, TransformReport } from '../core/pipeline.ts';
 
 export type OutputFormat = 'table' | 'csv' | 'json';
 
@@ -31,7 +31,7 @@ export function printIngestResults(results: readonly IngestFileResult[]): void {
   for (const f of failed) console.error(`not ingested: ${f.error}`);
 }
 
-export function printTransformSummary(result: TransformResult, segments: readonly Record<string, unknown>[]): void {
+export function printTransformSummary(result: TransformReport, segments: readonly Record<string, unknown>[]): void {
   console.log(
     `\nsnapshot ${result.asOfDate} published (run ${result.runId}; ${result.sqlTests} SQL tests passed` +
       `${result.previousAsOfDate ? `; previous snapshot ${result.previousAsOfDate}` : ''})`,
@@ -40,13 +40,46 @@ export function printTransformSummary(result: TransformResult, segments: readonl
   for (const t of result.tables) tables.push([t.name, number(t.rows)]);
   console.log(tables.toString());
   for (const dimension of [...new Set(segments.map((s) => String(s.dimension)))]) {
-    const table = plainTable([dimension, 'customers', '% customers', 'revenue', '% revenue']);
+    const table = plainTable([dimension, 'customers', '% customers', 'revenue', '% revenue', 'predicted CLV', '% CLV']);
     for (const s of segments.filter((row) => row.dimension === dimension)) {
-      table.push([String(s.segment), number(s.customers), `${s.customer_pct}`, money(s.revenue), `${s.revenue_pct}`]);
+      table.push([
+        String(s.segment),
+        number(s.customers),
+        `${s.customer_pct}`,
+        money(s.revenue),
+        `${s.revenue_pct}`,
+        money(s.predicted_clv),
+        `${s.clv_pct ?? ''}`,
+      ]);
     }
     console.log(`\nby ${dimension}`);
     console.log(table.toString());
   }
+  printClvSummary(result, segments);
+}
+
+function printClvSummary(result: TransformReport, segments: readonly Record<string, unknown>[]): void {
+  const total = segments
+    .filter((s) => s.dimension === 'value_tier')
+    .reduce((sum, s) => sum + Number(s.predicted_clv ?? 0), 0);
+  console.log(`\nCLV: total predicted ${money(total)}`);
+  const { bgnbd, gammaGamma, notes = [] } = result.clv ?? {};
+  if (bgnbd) {
+    const p = bgnbd.params;
+    console.log(
+      `  BG/NBD on ${number(bgnbd.customers)} customers: r=${p.r.toPrecision(4)} alpha=${p.alpha.toPrecision(4)} d ` +
+        `a=${p.a.toPrecision(4)} b=${p.b.toPrecision(4)}, LL=${bgnbd.logLikelihood.toFixed(1)}${bgnbd.converged ? '' : ' (NOT converged)'}`,
+    );
+  }
+  if (gammaGamma) {
+    const p = gammaGamma.params;
+    console.log(
+      `  Gamma-Gamma on ${number(gammaGamma.customers)} repeat customers: p=${p.p.toPrecision(4)} q=${p.q.toPrecision(4)} ` +
+        `gamma=${p.gamma.toPrecision(4)}, LL=${gammaGamma.logLikelihood.toFixed(1)}, corr(x, spend)=` +
+        `${gammaGamma.frequencyMonetaryCorrelation.toFixed(3)}${gammaGamma.converged ? '' : ' (NOT converged)'}`,
+    );
+  }
+  for (const note of notes) console.log(`  note: ${note}`);
 }
 
 function csvField(value: unknown): string {

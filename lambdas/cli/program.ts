@@ -8,7 +8,7 @@ import { openDuckDb, queryRows } from '../core/duckdb.ts';
 import { generateTransactions, GENERATE_DEFAULTS } from '../core/generate.ts';
 import { formatFromName } from '../core/ingest/source-file.ts';
 import type { Lake } from '../core/lake.ts';
-import { ingestFiles, transform, type IngestFileResult, type PipelineDeps, type SourceFile, type TransformResult } from '../core/pipeline.ts';
+import { ingestFiles, transform, type IngestFileResult, type PipelineDeps, type SourceFile, type TransformReport } from '../core/pipeline.ts';
 import { createLakeViews } from '../core/query.ts';
 import { printIngestResults, printRows, printTransformSummary, type OutputFormat } from './output.ts';
 import { createProgress } from './progress.ts';
@@ -65,11 +65,24 @@ interface LakeOptions {
 interface IngestOptions extends LakeOptions {
   readonly input: readonly string[];
   readonly customers?: readonly string[];
+  readonly acquisitionCosts?: readonly string[];
 }
 
 async function ingestAll(deps: PipelineDeps, options: IngestOptions): Promise<IngestFileResult[]> {
-  const customers = options.customers ? await ingestFiles(deps, await expandInputs(options.customers), 'customers') : [];
-  return [...customers, ...(await ingestFiles(deps, await expandInputs(options.input)))];
+  const results: IngestFileResult[] = [];
+  if (options.customers) results.push(...(await ingestFiles(deps, await expandInputs(options.customers), 'customers')));
+  if (options.acquisitionCosts) {
+    results.push(...(await ingestFiles(deps, await expandInputs(options.acquisitionCosts), 'acquisition_costs')));
+  }
+  results.push(...(await ingestFiles(deps, await expandInputs(options.input))));
+  return results;
+}
+
+function ingestCommand(command: Command): Command {
+  return command
+    .requiredOption('--input <file|dir...>', 'transaction files or folders (.csv, .tsv, .jsonl, .parquet; .gz allowed)')
+    .option('--customers <file|dir...>', 'customers files (customer_id, optional signup_ts): adds prospects')
+    .option('--acquisition-costs <file|dir...>', 'acquisition-cost files (customer_id, acquisition_cost): CLV net of cost');
 }
 
 async function buildDeps(options: LakeOptions, showProgress: boolean): Promise<{ deps: PipelineDeps; done: () => void }> {
@@ -105,14 +118,14 @@ async function runPipeline(options: IngestOptions & { asOf?: string }): Promise<
   }
 }
 
-async function summarise(deps: PipelineDeps, result: TransformResult): Promise<void> {
+async function summarise(deps: PipelineDeps, result: TransformReport): Promise<void> {
   const duck = await openDuckDb();
   try {
     await createLakeViews(duck.connection, deps.lake, join(deps.workDir, 'query'));
     const segments = await queryRows(
       duck.connection,
       `select dimension, segment, customers, round(customer_share * 100, 1) as customer_pct, revenue,
-              round(revenue_share * 100, 1) as revenue_pct
+              round(revenue_share * 100, 1) as revenue_pct, predicted_clv, round(predicted_clv_share * 100, 1) as clv_pct
        from segment_summary order by dimension desc, revenue desc`,
     );
     printTransformSummary(result, segments);
@@ -135,15 +148,11 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
 
-  lakeCommand(program, 'run', 'ingest transaction files, then compute and publish every mart')
-    .requiredOption('--input <file|dir...>', 'transaction files or folders (.csv, .tsv, .jsonl, .parquet; .gz allowed)')
+  ingestCommand(lakeCommand(program, 'run', 'ingest transaction files, then compute and publish every mart'))
     .option('--as-of <YYYY-MM-DD>', 'snapshot date (inclusive); default: the latest order date in the lake', isoDate)
-    .option('--customers <file|dir...>', 'customers files (customer_id, optional signup_ts): adds prospects')
     .action((options: IngestOptions & { asOf?: string }) => runPipeline(options));
 
-  lakeCommand(program, 'ingest', 'validate transaction files into curated Parquet; bad rows go to quarantine')
-    .requiredOption('--input <file|dir...>', 'transaction files or folders')
-    .option('--customers <file|dir...>', 'customers files (customer_id, optional signup_ts): adds prospects')
+  ingestCommand(lakeCommand(program, 'ingest', 'validate transaction files into curated Parquet; bad rows go to quarantine'))
     .action(async (options: IngestOptions) => {
       const { deps, done } = await buildDeps(options, true);
       try {

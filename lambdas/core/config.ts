@@ -24,6 +24,13 @@ const customerColumnMappingSchema = z
   })
   .strict();
 
+const acquisitionCostColumnMappingSchema = z
+  .object({
+    customer_id: z.string().min(1).default('customer_id'),
+    acquisition_cost: z.string().min(1).default('acquisition_cost'),
+  })
+  .strict();
+
 const inputSchema = z
   .object({
     /** File format; `auto` decides from the file extension (.csv/.tsv/.txt, .jsonl/.ndjson/.json, .parquet; .gz allowed). */
@@ -32,6 +39,8 @@ const inputSchema = z
     columns: columnMappingSchema.prefault({}),
     /** Source column names in customers files (which add prospects: customers without orders). */
     customerColumns: customerColumnMappingSchema.prefault({}),
+    /** Source column names in acquisition-cost files (CLV is reported net of the cost). */
+    acquisitionCostColumns: acquisitionCostColumnMappingSchema.prefault({}),
     /** strptime formats tried in order for order_ts (e.g. "%Y%m%d"); empty means ISO 8601 dates and timestamps. */
     timestampFormats: z.array(z.string().min(1)).default([]),
     /** Values of the is_return column (case-insensitive) that mark a return. */
@@ -68,7 +77,9 @@ const clvSchema = z
     currentValueMonths: z.number().int().positive().default(12),
     /** Quantile that splits current and potential value into low/high (0.5 = median). */
     quadrantSplitQuantile: z.number().gt(0).lt(1).default(0.5),
-    /** Fewest repeat customers needed to fit the models; below it CLV falls back. */
+    /** Fewest customers needed to fit BG/NBD; below it CLV falls back to the historical run rate. */
+    minCustomers: z.number().int().positive().default(50),
+    /** Fewest repeat customers needed to fit Gamma-Gamma; below it spend falls back to history. */
     minRepeatCustomers: z.number().int().positive().default(20),
   })
   .strict()

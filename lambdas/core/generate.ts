@@ -106,6 +106,9 @@ export async function generateTransactions(
   options: GenerateOptions,
   onProgress?: (rowsWritten: number) => void,
 ): Promise<GenerateResult> {
+  if (!Number.isInteger(options.customers) || options.customers < 1) {
+    throw new RangeError(`customers must be a positive integer, got ${options.customers}`);
+  }
   const period = parsePeriod(options);
   const gzip = options.out.endsWith('.csv.gz');
   if (!gzip && !options.out.endsWith('.csv')) {
@@ -151,9 +154,6 @@ interface Tally {
 }
 
 function parsePeriod(options: GenerateOptions): Period {
-  if (!Number.isInteger(options.customers) || options.customers < 1) {
-    throw new RangeError(`customers must be a positive integer, got ${options.customers}`);
-  }
   if (!Number.isInteger(options.months) || options.months < 1 || options.months > 1200) {
     throw new RangeError(`months must be an integer between 1 and 1200, got ${options.months}`);
   }

@@ -28,7 +28,8 @@ export interface Lake {
 export const lakeKeys = {
   curatedTransactions: 'curated/transactions/',
   curatedCustomers: 'curated/customers/',
-  quarantineFile: (table: 'transactions' | 'customers', ingestDate: string, fileId: string) =>
+  curatedAcquisitionCosts: 'curated/acquisition_costs/',
+  quarantineFile: (table: 'transactions' | 'customers' | 'acquisition_costs', ingestDate: string, fileId: string) =>
     `quarantine/${table}/ingest_date=${ingestDate}/${fileId}.parquet`,
   ingestManifests: '_manifests/ingest/',
   ingestManifest: (fileId: string) => `_manifests/ingest/${fileId}.json`,

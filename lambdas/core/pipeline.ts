@@ -1,10 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import type { PipelineConfig } from './config.ts';
 import { openDuckDb } from './duckdb.ts';
-import { ingestCustomersFile, ingestTransactionFile, type IngestFileResult } from './ingest/ingest.ts';
+import { ingestSourceFile, type FileKindName, type IngestFileResult } from './ingest/ingest.ts';
 import type { SourceFile } from './ingest/source-file.ts';
 import type { Lake } from './lake.ts';
-import type { ProgramModel } from './models/runner.ts';
+import { clvProgramModel, type ClvFitReport } from './clv-model.ts';
 import { defaultSqlDir } from './sql-files.ts';
 import { runTransform, type TransformOptions, type TransformResult } from './transform.ts';
 
@@ -29,25 +29,23 @@ export interface PipelineDeps {
   readonly now?: () => Date;
 }
 
-/** TypeScript models that run among the SQL models (the CLV fit); empty until one is registered. */
-const programModels: readonly ProgramModel[] = [];
 
 /**
  * Ingests files one by one; an unreadable file is reported in its result and the others still load.
- * `customers` files list customers (customer_id, optional signup_ts) and add prospects.
+ * `customers` files list customers (customer_id, optional signup_ts) and add prospects;
+ * `acquisition_costs` files give customer_id, acquisition_cost.
  */
 export async function ingestFiles(
   deps: PipelineDeps,
   files: readonly SourceFile[],
-  kind: 'transactions' | 'customers' = 'transactions',
+  kind: FileKindName = 'transactions',
 ): Promise<IngestFileResult[]> {
-  const ingestOne = kind === 'customers' ? ingestCustomersFile : ingestTransactionFile;
   await mkdir(deps.workDir, { recursive: true });
   const duck = await openDuckDb({ ...deps.config.duckdb, tempDirectory: deps.config.duckdb.tempDirectory ?? deps.workDir });
   try {
     const results: IngestFileResult[] = [];
     for (const file of files) {
-      const result = await ingestOne(
+      const result = await ingestSourceFile(
         {
           lake: deps.lake,
           config: deps.config,
@@ -57,6 +55,7 @@ export async function ingestFiles(
           now: deps.now?.() ?? new Date(),
         },
         file,
+        kind,
       );
       deps.report?.({ kind: 'file', result });
       results.push(result);
@@ -67,12 +66,19 @@ export async function ingestFiles(
   }
 }
 
+export interface TransformReport extends TransformResult {
+  /** The CLV fits and any fallback, for the run summary. */
+  readonly clv?: ClvFitReport;
+}
+
 /** Computes and publishes every mart for one as_of_date (see runTransform). */
-export async function transform(deps: PipelineDeps, options: TransformOptions = {}): Promise<TransformResult> {
+export async function transform(deps: PipelineDeps, options: TransformOptions = {}): Promise<TransformReport> {
+  let clv: ClvFitReport | undefined;
+  const programModels = [clvProgramModel(deps.config, (report) => (clv = report))];
   await mkdir(deps.workDir, { recursive: true });
   const duck = await openDuckDb({ ...deps.config.duckdb, tempDirectory: deps.config.duckdb.tempDirectory ?? deps.workDir });
   try {
-    return await runTransform(
+    const result = await runTransform(
       {
         lake: deps.lake,
         config: deps.config,
@@ -85,6 +91,7 @@ export async function transform(deps: PipelineDeps, options: TransformOptions = 
       programModels,
       options,
     );
+    return clv ? { ...result, clv } : result;
   } finally {
     duck.close();
   }

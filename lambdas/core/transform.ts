@@ -6,7 +6,14 @@ import type { PipelineConfig } from './config.ts';
 import { quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
 import { lakeKeys, type Lake } from './lake.ts';
 import { loadModels, runModels, runSqlTests, type ProgramModel } from './models/runner.ts';
-import { customerLifecycleTable, martTables, transactionsTable, type TableSpec } from './schema/tables.ts';
+import {
+  acquisitionCostsTable,
+  customerLifecycleTable,
+  customersTable,
+  martTables,
+  transactionsTable,
+  type TableSpec,
+} from './schema/tables.ts';
 import {
   previousSnapshot,
   publishSnapshot,
@@ -52,7 +59,13 @@ export class TransformError extends Error {
 }
 
 /** Sources the models read, set up before they run. */
-export const MODEL_SOURCES = ['curated_transactions', 'curated_customers', 'params', 'previous_customer_lifecycle'] as const;
+export const MODEL_SOURCES = [
+  'curated_transactions',
+  'curated_customers',
+  'curated_acquisition_costs',
+  'params',
+  'previous_customer_lifecycle',
+] as const;
 
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -79,13 +92,17 @@ async function createCuratedViews(ctx: TransformContext): Promise<void> {
     select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = true,
       hive_types = {'${transactionsTable.partition.name}': ${transactionsTable.partition.type}})`);
 
-  const customerKeys = (await ctx.lake.list(lakeKeys.curatedCustomers)).map((o) => o.key).filter((k) => k.endsWith('.parquet'));
-  if (customerKeys.length > 0) {
-    const customerPaths = await ctx.lake.fetch(customerKeys, join(ctx.workDir, 'customers'));
-    await c.run(`create or replace view curated_customers as
-      select customer_id, signup_date from read_parquet([${customerPaths.map(quoteLiteral).join(', ')}])`);
-  } else {
-    await c.run('create or replace table curated_customers (customer_id varchar, signup_date date)');
+  for (const [view, spec, prefix] of [
+    ['curated_customers', customersTable, lakeKeys.curatedCustomers],
+    ['curated_acquisition_costs', acquisitionCostsTable, lakeKeys.curatedAcquisitionCosts],
+  ] as const) {
+    const keys = (await ctx.lake.list(prefix)).map((o) => o.key).filter((k) => k.endsWith('.parquet'));
+    const paths = await ctx.lake.fetch(keys, join(ctx.workDir, view));
+    await c.run(
+      paths.length > 0
+        ? `create or replace view ${view} as select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false)`
+        : `create or replace table ${view} (${columnList(spec)})`,
+    );
   }
 }
 
@@ -102,14 +119,17 @@ async function resolveAsOfDate(ctx: TransformContext, requested: string | undefi
 }
 
 async function createParams(ctx: TransformContext, asOfDate: string, previousAsOfDate: string | undefined): Promise<void> {
-  const { lifecycle } = ctx.config;
+  const { lifecycle, clv } = ctx.config;
   await ctx.connection.run(`create or replace table params (
     as_of_date date, previous_as_of_date date, churn_days integer, new_days integer, at_risk_min_days integer,
-    at_risk_factor double, loyal_min_orders integer, loyal_min_tenure_days integer, base_currency varchar)`);
+    at_risk_factor double, loyal_min_orders integer, loyal_min_tenure_days integer, base_currency varchar,
+    clv_horizon_months integer, current_value_months integer, tier_a_share double, tier_b_share double,
+    quadrant_split_quantile double)`);
   const toDate = (d: string) => dateValue(Math.round(Date.parse(`${d}T00:00:00Z`) / 86_400_000));
   await ctx.connection.run(
     `insert into params values ($as_of_date, $previous_as_of_date, $churn_days, $new_days, $at_risk_min_days,
-      $at_risk_factor, $loyal_min_orders, $loyal_min_tenure_days, $base_currency)`,
+      $at_risk_factor, $loyal_min_orders, $loyal_min_tenure_days, $base_currency, $clv_horizon_months,
+      $current_value_months, $tier_a_share, $tier_b_share, $quadrant_split_quantile)`,
     {
       as_of_date: toDate(asOfDate),
       previous_as_of_date: previousAsOfDate === undefined ? null : toDate(previousAsOfDate),
@@ -120,6 +140,11 @@ async function createParams(ctx: TransformContext, asOfDate: string, previousAsO
       loyal_min_orders: lifecycle.loyalMinOrders,
       loyal_min_tenure_days: lifecycle.loyalMinTenureDays,
       base_currency: ctx.config.baseCurrency,
+      clv_horizon_months: clv.horizonMonths,
+      current_value_months: clv.currentValueMonths,
+      tier_a_share: clv.tierAShare,
+      tier_b_share: clv.tierBShare,
+      quadrant_split_quantile: clv.quadrantSplitQuantile,
     },
     {
       as_of_date: DATE,
@@ -131,6 +156,11 @@ async function createParams(ctx: TransformContext, asOfDate: string, previousAsO
       loyal_min_orders: INTEGER,
       loyal_min_tenure_days: INTEGER,
       base_currency: VARCHAR,
+      clv_horizon_months: INTEGER,
+      current_value_months: INTEGER,
+      tier_a_share: DOUBLE,
+      tier_b_share: DOUBLE,
+      quadrant_split_quantile: DOUBLE,
     },
   );
 }

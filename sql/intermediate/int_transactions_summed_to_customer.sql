@@ -3,8 +3,13 @@ with transactions as (
     select * from stg_transactions
 ),
 
-purchase_days as (
-    select * from int_orders_grouped_to_purchase_days
+order_days as (
+    select
+        customer_id,
+        order_date,
+        order_date - lag(order_date) over (partition by customer_id order by order_date) as gap_days
+    from int_transactions_grouped_to_purchase_days
+    where orders > 0
 ),
 
 run_params as (
@@ -24,12 +29,12 @@ by_customer as (
     group by customer_id
 ),
 
-by_purchase_day as (
+by_order_day as (
     select
         customer_id,
-        count(*) as purchase_days,
-        arg_max(gap_days, day_number) as gap_before_last_days
-    from purchase_days
+        count(*) as order_days,
+        arg_max(gap_days, order_date) as gap_before_last_days
+    from order_days
     group by customer_id
 ),
 
@@ -42,16 +47,16 @@ final as (
         by_customer.returned_amount,
         by_customer.first_order_date,
         by_customer.last_order_date,
-        coalesce(by_purchase_day.purchase_days, 0) as purchase_days,
-        by_purchase_day.gap_before_last_days,
+        coalesce(by_order_day.order_days, 0) as order_days,
+        by_order_day.gap_before_last_days,
         -- The mean of consecutive gaps telescopes to (last - first) / (days - 1).
-        case when by_purchase_day.purchase_days >= 2
-            then (by_customer.last_order_date - by_customer.first_order_date) / (by_purchase_day.purchase_days - 1)
+        case when by_order_day.order_days >= 2
+            then (by_customer.last_order_date - by_customer.first_order_date) / (by_order_day.order_days - 1)
         end as mean_gap_days,
         run_params.as_of_date - by_customer.last_order_date as recency_days,
         run_params.as_of_date - by_customer.first_order_date as tenure_days
     from by_customer
-    left join by_purchase_day on by_customer.customer_id = by_purchase_day.customer_id
+    left join by_order_day on by_customer.customer_id = by_order_day.customer_id
     cross join run_params
 )
 

@@ -1,4 +1,5 @@
--- Customers and net revenue by RFM segment and by lifecycle stage, with shares of the whole.
+-- Customers, net revenue and predicted CLV by RFM segment, lifecycle stage and value tier, with shares
+-- of the whole.
 with rfm as (
     select * from customer_rfm
 ),
@@ -7,24 +8,36 @@ lifecycle as (
     select * from customer_lifecycle
 ),
 
+clv as (
+    select * from customer_clv
+),
+
 revenue as (
     select customer_id, net_revenue from int_transactions_summed_to_customer
 ),
 
 members as (
-    select 'rfm_segment' as dimension, rfm_segment as segment, customer_id, monetary as revenue
+    select 'rfm_segment' as dimension, rfm_segment as segment, customer_id
     from rfm
     union all
-    select 'lifecycle_stage' as dimension, lifecycle.lifecycle_stage as segment, lifecycle.customer_id,
-        coalesce(revenue.net_revenue, 0) as revenue
+    select 'lifecycle_stage' as dimension, lifecycle_stage as segment, customer_id
     from lifecycle
-    left join revenue on lifecycle.customer_id = revenue.customer_id
+    union all
+    select 'value_tier' as dimension, value_tier as segment, customer_id
+    from clv
 ),
 
 grouped as (
-    select dimension, segment, count(*) as customers, sum(revenue) as revenue
+    select
+        members.dimension,
+        members.segment,
+        count(*) as customers,
+        coalesce(sum(revenue.net_revenue), 0) as revenue,
+        coalesce(sum(clv.predicted_clv), 0) as predicted_clv
     from members
-    group by dimension, segment
+    left join revenue on members.customer_id = revenue.customer_id
+    left join clv on members.customer_id = clv.customer_id
+    group by members.dimension, members.segment
 ),
 
 final as (
@@ -35,7 +48,10 @@ final as (
         customers / sum(customers) over (partition by dimension) as customer_share,
         revenue,
         revenue / nullif(sum(revenue) over (partition by dimension), 0) as revenue_share,
-        revenue / customers as avg_revenue_per_customer
+        revenue / customers as avg_revenue_per_customer,
+        predicted_clv,
+        predicted_clv / nullif(sum(predicted_clv) over (partition by dimension), 0) as predicted_clv_share,
+        predicted_clv / customers as avg_predicted_clv
     from grouped
 )
 

@@ -3,6 +3,8 @@ with expected as (
     select 'rfm_segment' as dimension, count(*) as customers from customer_rfm
     union all
     select 'lifecycle_stage' as dimension, count(*) as customers from customer_lifecycle
+    union all
+    select 'value_tier' as dimension, count(*) as customers from customer_clv
 ),
 
 actual as (

@@ -118,6 +118,45 @@ describe('hand-worked fixture', () => {
     ]);
   });
 
+  it('falls back visibly to the historical run rate when there are too few customers to fit the CLV models', async () => {
+    const params = await queryLake(env.deps, "select model, parameter, converged, note from clv_model_params order by model");
+    expect(params).toEqual([
+      { model: 'bgnbd', parameter: 'not_fitted', converged: false, note: 'bgnbd not fitted: BG/NBD needs at least 50 customers, got 10' },
+      {
+        model: 'gamma_gamma',
+        parameter: 'not_fitted',
+        converged: false,
+        note: 'gamma_gamma not fitted: it is only used with a fitted BG/NBD model',
+      },
+    ]);
+    // Run rate = x / T repeat purchase days per day, x 30.4375 per month; 36 months discounted at
+    // d = 1.1^(1/12) - 1: S = sum over m of (1 + d)^-m = (1 - 1.1^-3) / d = 31.18646.
+    // C5: x = 2, T = 80, mean day value 20 -> 0.7609375 per month -> 20 x 0.7609375 x 31.18646 = 474.62;
+    //     expected purchases 0.7609375 x 36 = 27.39. C7: x = 3, T = 305, value 50 -> 466.84, purchases
+    //     3/305 x 30.4375 x 36 = 10.78. C3: x = 0 -> 0.
+    const rows = await queryLake(
+      env.deps,
+      "select customer_id, clv_method, p_alive, round(expected_purchases, 2) as purchases, predicted_clv from customer_clv where customer_id in ('C3', 'C5', 'C7') order by 1",
+    );
+    expect(rows).toEqual([
+      { customer_id: 'C3', clv_method: 'historical_run_rate', p_alive: null, purchases: 0, predicted_clv: 0 },
+      { customer_id: 'C5', clv_method: 'historical_run_rate', p_alive: null, purchases: 27.39, predicted_clv: 474.62 },
+      { customer_id: 'C7', clv_method: 'historical_run_rate', p_alive: null, purchases: 10.78, predicted_clv: 466.84 },
+    ]);
+  });
+
+  it('tiers customers by Pareto share of predicted CLV', async () => {
+    // Predicted CLV by hand (run rate as above; zero for one-day customers C1, C3, C4, C9, C11):
+    //   C7 466.84, C5 474.62, C6 15 x 2/183 x 30.4375 x 31.18646 = 155.61, C8 10 x 3/60 x ... = 474.62,
+    //   C2 35 x 1/721 x ... = 46.08. Total 1617.77; sorted: C5 and C8 474.62 (shares before 0 and 0.293),
+    //   C7 466.84 (0.587), C6 155.61 (0.875), C2 46.08 (0.972), zeros after (1.0).
+    //   A: share before < 0.8 -> C5, C8, C7; B: < 0.95 -> C6; C: the rest.
+    const rows = await queryLake(env.deps, 'select customer_id, value_tier from customer_clv order by customer_id');
+    expect(Object.fromEntries(rows.map((r) => [r.customer_id, r.value_tier]))).toEqual({
+      C1: 'C', C11: 'C', C2: 'C', C3: 'C', C4: 'C', C5: 'A', C6: 'B', C7: 'A', C8: 'A', C9: 'C',
+    });
+  });
+
   it('carries previous_stage and stage_since into the next snapshot and counts transitions', async () => {
     // 2025-02-28: C3's recency becomes 46 + 59 = 105 > 90 -> at_risk; C7's 30 + 59 = 89 stays within 2 x 91.7 -> loyal.
     await transform(env.deps, { asOfDate: '2025-02-28' });

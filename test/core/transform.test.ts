@@ -4,11 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { lakeKeys } from '../../lambdas/core/lake.ts';
 import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
 import { defaultSqlDir } from '../../lambdas/core/sql-files.ts';
+import { martTables } from '../../lambdas/core/schema/tables.ts';
 import { readPublishedIndex } from '../../lambdas/core/snapshots.ts';
 import { fixturesDir, queryLake, source, tempLake } from '../support/pipeline.ts';
 
 const handWorked = join(fixturesDir, 'hand-worked', 'transactions.csv');
-const MART_TABLES = ['customer_rfm', 'customer_lifecycle', 'cohort_retention', 'segment_summary', 'lifecycle_transitions'];
+const MART_TABLES = martTables.map((t) => t.name);
 
 async function martContents(deps: Parameters<typeof queryLake>[0]): Promise<Record<string, unknown[]>> {
   const contents: Record<string, unknown[]> = {};

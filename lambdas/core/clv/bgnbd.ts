@@ -110,9 +110,11 @@ export function fitBgNbd(summary: BgNbdSummary, options: FitOptions = {}): BgNbd
     a: Math.exp(logA!),
     b: Math.exp(logB!),
   };
+  // Rescaling time by s multiplies each customer's likelihood by s^x (one density factor per repeat purchase).
+  const scaledLogLikelihood = -makeObjective(table, 0)(best.point, new Float64Array(4)) * customers;
   return {
     params,
-    logLikelihood: bgNbdLogLikelihood(params, summary),
+    logLikelihood: scaledLogLikelihood + repeatPurchases * Math.log(timeScale),
     converged: best.converged && best.point.every((logParam) => Math.abs(logParam) < LOG_PARAM_LIMIT),
     iterations: best.iterations,
     customers,

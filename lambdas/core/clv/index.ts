@@ -2,6 +2,8 @@
  * CLV mathematics: BG/NBD purchase counts, Gamma-Gamma spend and discounted CLV, on column arrays.
  * Fitting throws ClvFitError when a model cannot be fitted at all (too few customers, no repeat purchase,
  * likelihood never finite) and returns converged = false when the optimiser stopped short of its tolerance.
+ * Malformed columns or options throw ClvInputError; parameters that cannot predict (Gamma-Gamma q ≤ 1)
+ * throw ClvPredictionError. All three extend ClvError, whose `code` names the reason.
  */
 export {
   bgNbdLogLikelihood,
@@ -32,8 +34,11 @@ export {
   conditionalExpectedPurchases,
   DAYS_PER_MONTH,
   predictClv,
+  predictPurchases,
   probabilityAlive,
   type ClvInput,
   type ClvOptions,
   type ClvPrediction,
+  type PurchaseForecast,
+  type PurchaseForecastOptions,
 } from './predict.ts';

@@ -26,6 +26,10 @@ export interface MinimizeResult {
 }
 
 const ARMIJO_SLOPE_FRACTION = 1e-4;
+const APPROXIMATE_WOLFE_DECREASE = 0.1;
+const APPROXIMATE_WOLFE_CURVATURE = 0.9;
+// Far above the ~1e-15 relative rounding noise of the likelihood sums, far below any real decrease.
+const APPROXIMATE_WOLFE_VALUE_SLACK = 1e-10;
 const MAX_BACKTRACKS = 60;
 
 /**
@@ -85,7 +89,7 @@ export function minimizeBfgs(
       trialValue = objective(trialPoint, trialGradient);
       evaluations += 1;
       const finite = Number.isFinite(trialValue) && trialGradient.every(Number.isFinite);
-      if (finite && trialValue <= value + ARMIJO_SLOPE_FRACTION * stepLength * slope) {
+      if (finite && acceptableStep(value, slope, stepLength, trialValue, dot(trialGradient, direction))) {
         accepted = true;
         break;
       }
@@ -112,6 +116,20 @@ export function minimizeBfgs(
     }
   }
   return finish(maxIterations, maxAbs(gradient) <= gradientTolerance ? 'gradient-tolerance' : 'max-iterations');
+}
+
+/**
+ * Armijo's sufficient decrease, or Hager & Zhang's approximate Wolfe conditions (2005): near the optimum
+ * the decrease a step buys is below the rounding noise of a sum over a million customers, but the
+ * directional derivative is still exact enough to say whether the step went the right distance.
+ */
+function acceptableStep(value: number, slope: number, stepLength: number, trialValue: number, trialSlope: number): boolean {
+  if (trialValue <= value + ARMIJO_SLOPE_FRACTION * stepLength * slope) return true;
+  return (
+    trialValue <= value + APPROXIMATE_WOLFE_VALUE_SLACK * Math.abs(value) &&
+    trialSlope >= APPROXIMATE_WOLFE_CURVATURE * slope &&
+    trialSlope <= (2 * APPROXIMATE_WOLFE_DECREASE - 1) * slope
+  );
 }
 
 /** Minimiser of the quadratic through f(0), f'(0) and f(step), kept within [0.1, 0.5]·step. */
@@ -174,9 +192,20 @@ function maxAbs(vector: Float64Array): number {
   return largest;
 }
 
-/** The run that reached the lowest finite value (the first run when none did). */
+/**
+ * The run with the lowest finite value, where values within rounding noise (1e-9 relative) count as
+ * equal and a converged run is then preferred. The first run when none is finite.
+ */
 export function lowestMinimum(runs: readonly MinimizeResult[]): MinimizeResult {
   const [first, ...rest] = runs;
   if (first === undefined) throw new RangeError('lowestMinimum needs at least one run');
-  return rest.reduce((best, run) => (Number.isFinite(run.value) && !(run.value >= best.value) ? run : best), first);
+  return rest.reduce((best, run) => (isBetterRun(run, best) ? run : best), first);
+}
+
+function isBetterRun(run: MinimizeResult, best: MinimizeResult): boolean {
+  if (!Number.isFinite(run.value)) return false;
+  if (!Number.isFinite(best.value)) return true;
+  const tie = Math.abs(run.value - best.value) <= 1e-9 * Math.max(1, Math.abs(best.value));
+  if (!tie) return run.value < best.value;
+  return run.converged !== best.converged ? run.converged : run.gradientNorm < best.gradientNorm;
 }

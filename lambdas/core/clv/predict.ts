@@ -7,35 +7,42 @@ import { hyp2f1Remainder } from './special.ts';
 /** Average Gregorian month in days (365.2425 / 12). */
 export const DAYS_PER_MONTH = 30.4375;
 
-export interface ClvOptions {
+export interface PurchaseForecastOptions {
   /** Months of future purchases counted. Default 36. */
   readonly horizonMonths?: number;
   /** Discount rate per year; month m is discounted by (1 + d)^m with d = (1 + rate)^(1/12) − 1. Default 0.10. */
   readonly annualDiscountRate?: number;
-  /** Share of spend kept as margin. Default 1.0. */
-  readonly margin?: number;
   /** One month in the time unit of tx and T. Default DAYS_PER_MONTH (data in days). */
   readonly monthLength?: number;
+}
+
+export interface ClvOptions extends PurchaseForecastOptions {
+  /** Share of spend kept as margin. Default 1.0. */
+  readonly margin?: number;
 }
 
 export type ClvInput = BgNbdSummary & SpendSummary;
 
 /** One entry per input row, in input order. */
-export interface ClvPrediction {
+export interface PurchaseForecast {
   /** P(customer still active at T | x, tx, T). */
   readonly pAlive: Float64Array;
   /** Expected repeat purchases over the whole horizon (undiscounted). */
   readonly expectedPurchases: Float64Array;
+  /** Σ_m E[purchases in month m] / (1 + d)^m over the horizon. */
+  readonly discountedPurchases: Float64Array;
+}
+
+export interface ClvPrediction extends PurchaseForecast {
   /** Gamma-Gamma expected spend per future purchase. */
   readonly expectedAverageValue: Float64Array;
-  /** margin × expected spend × Σ_m E[purchases in month m] / (1 + d)^m. */
+  /** margin × expected spend × discountedPurchases. */
   readonly predictedClv: Float64Array;
 }
 
 /**
- * Per-customer CLV from fitted BG/NBD and Gamma-Gamma parameters. The hypergeometric work depends on
- * (x, T) only (tx enters through p_alive), so it runs once per distinct (x, T) pair.
- * Throws ClvInputError for malformed columns and ClvPredictionError for unusable parameters
+ * Per-customer CLV from fitted BG/NBD and Gamma-Gamma parameters.
+ * Throws ClvInputError for malformed columns or options and ClvPredictionError for unusable parameters
  * (non-positive or non-finite values, Gamma-Gamma q ≤ 1).
  */
 export function predictClv(
@@ -44,9 +51,28 @@ export function predictClv(
   input: ClvInput,
   options: ClvOptions = {},
 ): ClvPrediction {
+  const margin = options.margin ?? 1;
+  if (!Number.isFinite(margin)) throw new ClvInputError(`margin must be finite, got ${margin}`);
+  const expectedAverageValue = conditionalExpectedAverageValue(gammaGamma, input);
+  const forecast = predictPurchases(bgNbd, input, options);
+  const predictedClv = forecast.discountedPurchases.map(
+    (discounted, row) => margin * expectedAverageValue[row]! * discounted,
+  );
+  return { ...forecast, expectedAverageValue, predictedClv };
+}
+
+/**
+ * Per-customer purchase forecast over monthly windows (T + (m−1)·month, T + m·month], m = 1..horizon.
+ * The hypergeometric work depends on (x, T) only (tx enters through p_alive), so it runs once per
+ * distinct (x, T) pair.
+ */
+export function predictPurchases(
+  bgNbd: BgNbdParams,
+  summary: BgNbdSummary,
+  options: PurchaseForecastOptions = {},
+): PurchaseForecast {
   const horizonMonths = options.horizonMonths ?? 36;
   const annualDiscountRate = options.annualDiscountRate ?? 0.1;
-  const margin = options.margin ?? 1;
   const monthLength = options.monthLength ?? DAYS_PER_MONTH;
   if (!(Number.isInteger(horizonMonths) && horizonMonths >= 1)) {
     throw new ClvInputError(`horizonMonths must be a whole number ≥ 1, got ${horizonMonths}`);
@@ -54,20 +80,18 @@ export function predictClv(
   if (!(annualDiscountRate > -1 && Number.isFinite(annualDiscountRate))) {
     throw new ClvInputError(`annualDiscountRate must be finite and > −1, got ${annualDiscountRate}`);
   }
-  if (!Number.isFinite(margin)) throw new ClvInputError(`margin must be finite, got ${margin}`);
   if (!(monthLength > 0 && Number.isFinite(monthLength))) {
     throw new ClvInputError(`monthLength must be positive, got ${monthLength}`);
   }
-  const pAlive = probabilityAlive(bgNbd, input);
-  const expectedAverageValue = conditionalExpectedAverageValue(gammaGamma, input);
+  const pAlive = probabilityAlive(bgNbd, summary);
 
   const monthlyDiscountFactor = 1 / Math.pow(1 + annualDiscountRate, 1 / 12);
-  const pairs = groupByFrequencyAndAge(input);
+  const pairs = groupByFrequencyAndAge(summary);
   const pairHorizonPurchases = new Float64Array(pairs.firstRow.length);
   const pairDiscountedPurchases = new Float64Array(pairs.firstRow.length);
   pairs.firstRow.forEach((row, pair) => {
-    const x = input.x[row]!;
-    const T = input.T[row]!;
+    const x = summary.x[row]!;
+    const T = summary.T[row]!;
     let previous = 0;
     let discount = 1;
     let discounted = 0;
@@ -81,15 +105,15 @@ export function predictClv(
     pairDiscountedPurchases[pair] = discounted;
   });
 
-  const rows = input.x.length;
+  const rows = summary.x.length;
   const expectedPurchases = new Float64Array(rows);
-  const predictedClv = new Float64Array(rows);
+  const discountedPurchases = new Float64Array(rows);
   for (let row = 0; row < rows; row += 1) {
     const pair = pairs.groupOfRow[row]!;
     expectedPurchases[row] = pAlive[row]! * pairHorizonPurchases[pair]!;
-    predictedClv[row] = margin * expectedAverageValue[row]! * pAlive[row]! * pairDiscountedPurchases[pair]!;
+    discountedPurchases[row] = pAlive[row]! * pairDiscountedPurchases[pair]!;
   }
-  return { pAlive, expectedPurchases, expectedAverageValue, predictedClv };
+  return { pAlive, expectedPurchases, discountedPurchases };
 }
 
 /**
@@ -151,7 +175,7 @@ export function conditionalExpectedAverageValue(params: GammaGammaParams, summar
  * transformation. This form has no 1/(a−1) cancellation near a = 1, and its series converges fast for
  * large x where lifetimes' ₂F₁ parameters grow with x.
  */
-export function expectedPurchasesIfAlive(params: BgNbdParams, x: number, T: number, t: number): number {
+function expectedPurchasesIfAlive(params: BgNbdParams, x: number, T: number, t: number): number {
   if (t === 0) return 0;
   const { r, alpha, a, b } = params;
   const c = a + b + x - 1;

@@ -11,27 +11,28 @@ export const logBeta: (a: number, b: number) => number = stdlibBetaln;
 export const digamma: (x: number) => number = stdlibDigamma;
 
 const SERIES_RELATIVE_TOLERANCE = 1e-15;
-// Enough for 1 − |z| down to ~4e-6; the CLV horizons only get near that when α + T is minutes long.
+// About 37 / (1 − z) terms reach the tolerance, so this covers 1 − z down to ~4e-6; CLV horizons only get
+// that close to z = 1 when α + T is minutes long.
 const SERIES_MAX_TERMS = 10_000_000;
 
 /**
- * R(a, b, c, z) = (c / b) · (₂F₁(a, b; c; z) − 1) = Σ_{n≥1} (a)_n (b+1)_{n−1} / ((c+1)_{n−1} n!) · zⁿ, for |z| < 1.
+ * R(a, b, c, z) = (c / b) · (₂F₁(a, b; c; z) − 1) = Σ_{n≥1} (a)_n (b+1)_{n−1} / ((c+1)_{n−1} n!) · zⁿ, for 0 ≤ z < 1.
  *
  * Dividing out b and c keeps the function analytic where ₂F₁ − 1 vanishes (b → 0) or c → 0, which is
  * exactly where the BG/NBD conditional expectation would otherwise cancel catastrophically (a → 1).
  * Summation stops when a geometric bound on the remaining terms is below 1e-15 of the sum; it throws
- * rather than return a truncated value when that takes more than ten million terms.
+ * rather than return a truncated value when that takes more than ten million terms. Negative z is refused:
+ * there the terms alternate and large parameters would cancel away the precision.
  */
 export function hyp2f1Remainder(a: number, b: number, c: number, z: number): number {
-  if (!(Math.abs(z) < 1)) {
-    throw new RangeError(`hyp2f1Remainder needs |z| < 1, got z = ${z}`);
+  if (!(z >= 0 && z < 1)) {
+    throw new RangeError(`hyp2f1Remainder needs 0 ≤ z < 1, got z = ${z}`);
   }
   if (c <= -1 && Number.isInteger(c)) {
     throw new RangeError(`hyp2f1Remainder needs c + n ≠ 0 for n ≥ 1, got c = ${c}`);
   }
   if (z === 0 || a === 0) return 0;
-  const absZ = Math.abs(z);
-  // Past this index every factor has a fixed sign and the term ratio is close to its limit |z|.
+  // Past this index every factor has a fixed sign and the term ratio is close to its limit z.
   const settledFrom = 2 * Math.max(Math.abs(a), Math.abs(b), Math.abs(c)) + 2;
   let term = a * z;
   let sum = term;
@@ -42,7 +43,7 @@ export function hyp2f1Remainder(a: number, b: number, c: number, z: number): num
     if (term === 0) return sum;
     const absRatio = Math.abs(ratio);
     if (n >= settledFrom && absRatio < 1) {
-      const bound = Math.max(absRatio, absZ);
+      const bound = Math.max(absRatio, z);
       if ((Math.abs(term) * bound) / (1 - bound) <= SERIES_RELATIVE_TOLERANCE * Math.abs(sum)) return sum;
     }
   }
@@ -52,11 +53,16 @@ export function hyp2f1Remainder(a: number, b: number, c: number, z: number): num
   );
 }
 
-/** Gauss hypergeometric ₂F₁(a, b; c; z) for |z| < 1 by its power series (c not 0, −1, −2, …). */
+/**
+ * Gauss hypergeometric ₂F₁(a, b; c; z) for z < 1 (c not 0, −1, −2, …): the power series on [0, 1), and
+ * Pfaff's transformation (1 − z)^−a ₂F₁(a, c − b; c; z/(z − 1)) to bring z < 0 onto it.
+ */
 export function hyp2f1(a: number, b: number, c: number, z: number): number {
   if (c <= 0 && Number.isInteger(c)) {
     throw new RangeError(`hyp2f1 is undefined for c = ${c}`);
   }
+  if (!(z < 1)) throw new RangeError(`hyp2f1 needs z < 1, got z = ${z}`);
+  if (z < 0) return Math.pow(1 - z, -a) * hyp2f1(a, c - b, c, z / (z - 1));
   if (b === 0) return 1;
   return 1 + (b / c) * hyp2f1Remainder(a, b, c, z);
 }

@@ -5,7 +5,7 @@ import type { PipelineConfig } from '../config.ts';
 import { quoteIdent, quoteLiteral, queryRows } from '../duckdb.ts';
 import { lakeKeys, type Lake } from '../lake.ts';
 import { readSqlFile } from '../sql-files.ts';
-import { customersTable, quarantineTable, transactionsTable, type TableSpec } from '../schema/tables.ts';
+import { acquisitionCostsTable, customersTable, quarantineTable, transactionsTable, type TableSpec } from '../schema/tables.ts';
 import {
   UnreadableFileError,
   checkReadable,
@@ -48,7 +48,7 @@ export interface IngestContext {
 
 /** What differs between the two kinds of input file; everything else is one code path. */
 interface FileKind {
-  readonly kind: 'transactions' | 'customers';
+  readonly kind: 'transactions' | 'customers' | 'acquisition_costs';
   readonly curated: TableSpec;
   readonly curatedPrefix: string;
   /** Canonical column → source column name, per the config; undefined = not in the source. */
@@ -82,6 +82,24 @@ const CUSTOMERS: FileKind = {
   validateSql: 'ingest/validate_customers.sql',
 };
 
+const ACQUISITION_COSTS: FileKind = {
+  kind: 'acquisition_costs',
+  curated: acquisitionCostsTable,
+  curatedPrefix: lakeKeys.curatedAcquisitionCosts,
+  mapping: (config) => config.input.acquisitionCostColumns,
+  canonical: ['customer_id', 'acquisition_cost'],
+  required: ['customer_id', 'acquisition_cost'],
+  validateSql: 'ingest/validate_acquisition_costs.sql',
+};
+
+export type FileKindName = FileKind['kind'];
+
+const FILE_KINDS: Readonly<Record<FileKindName, FileKind>> = {
+  transactions: TRANSACTIONS,
+  customers: CUSTOMERS,
+  acquisition_costs: ACQUISITION_COSTS,
+};
+
 /** Quarantine columns every kind fills; the others stay null. */
 const RAW_QUARANTINE_COLUMNS = ['customer_id_raw', 'transaction_id_raw', 'order_ts_raw', 'amount_raw', 'currency_raw'];
 
@@ -95,13 +113,12 @@ function fileIdOf(sha256: string): string {
  * and a reason), rows_read = rows_curated + rows_quarantined, and a manifest records the outcome.
  * Content already ingested is skipped. A file that cannot be read is reported as failed, not thrown.
  */
-export function ingestTransactionFile(ctx: IngestContext, file: SourceFile): Promise<IngestFileResult> {
-  return ingestFile(ctx, file, TRANSACTIONS);
-}
-
-/** Ingests a customers file (customer_id, optional signup_ts): the customers it lists may be prospects. */
-export function ingestCustomersFile(ctx: IngestContext, file: SourceFile): Promise<IngestFileResult> {
-  return ingestFile(ctx, file, CUSTOMERS);
+/**
+ * Ingests one file of a kind: transactions; customers (customer_id, optional signup_ts), who may be
+ * prospects; or acquisition costs (customer_id, acquisition_cost).
+ */
+export function ingestSourceFile(ctx: IngestContext, file: SourceFile, kind: FileKindName): Promise<IngestFileResult> {
+  return ingestFile(ctx, file, FILE_KINDS[kind]);
 }
 
 async function ingestFile(ctx: IngestContext, file: SourceFile, kind: FileKind): Promise<IngestFileResult> {

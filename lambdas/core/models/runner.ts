@@ -9,6 +9,8 @@ export const MODEL_LAYERS = ['staging', 'intermediate', 'marts'] as const;
 /** A model computed in TypeScript (e.g. the CLV fit) that SQL models can select from by name. */
 export interface ProgramModel {
   readonly name: string;
+  /** Further tables the program writes besides `name`; SQL models may select from them too. */
+  readonly alsoProduces?: readonly string[];
   readonly dependsOn: readonly string[];
   run(connection: DuckDBConnection): Promise<void>;
 }
@@ -92,7 +94,12 @@ export async function loadModels(
       models.push({ name: basename(file, '.sql'), layer, path: join(layer, file), sql, dependsOn: [] });
     }
   }
-  const known = new Set([...models.map((m) => m.name), ...programModels.map((p) => p.name)]);
+  // A table written by a program model stands for that program in the dependency graph.
+  const producer = new Map<string, string>([
+    ...models.map((m): [string, string] => [m.name, m.name]),
+    ...programModels.flatMap((p) => [p.name, ...(p.alsoProduces ?? [])].map((t): [string, string] => [t, p.name])),
+  ]);
+  const known = new Set(producer.keys());
   const sourceSet = new Set(sources);
   return models.map((model) => {
     const refs = referencedRelations(model.sql);
@@ -103,7 +110,7 @@ export async function loadModels(
           `(sources: ${[...sourceSet].join(', ')})`,
       );
     }
-    return { ...model, dependsOn: refs.filter((r) => known.has(r)) };
+    return { ...model, dependsOn: [...new Set(refs.filter((r) => known.has(r)).map((r) => producer.get(r) as string))] };
   });
 }
 

@@ -82,6 +82,23 @@ export const customersTable: TableSpec = {
   ],
 };
 
+export const acquisitionCostsTable: TableSpec = {
+  name: 'acquisition_costs',
+  description: 'What it cost to acquire each customer, from acquisition-cost files; CLV is reported net of it.',
+  layer: 'curated',
+  partition: { name: 'ingest_date', type: 'VARCHAR', description: 'UTC date of the ingest, YYYY-MM-DD.' },
+  key: ['customer_id', 'file_id'],
+  perCustomer: false,
+  columns: [
+    customerId,
+    { name: 'acquisition_cost', type: 'DECIMAL(18,2)', description: 'Acquisition cost in the base currency.' },
+    { name: 'file_id', type: 'VARCHAR', description: 'Content hash of the source file.' },
+    { name: 'source_file', type: 'VARCHAR', description: 'Name of the source file.' },
+    { name: 'source_row', type: 'BIGINT', description: '1-based data row of the source file (header excluded).' },
+    { name: 'ingested_at', type: 'TIMESTAMP', description: 'When the file was ingested, UTC; the latest file wins for a customer.' },
+  ],
+};
+
 export const quarantineTable: TableSpec = {
   name: 'quarantine_transactions',
   description:
@@ -175,7 +192,7 @@ export const cohortRetentionTable: TableSpec = {
 
 export const segmentSummaryTable: TableSpec = {
   name: 'segment_summary',
-  description: 'Customers and revenue by rfm_segment, lifecycle_stage and value_tier.',
+  description: 'Customers, net revenue and predicted CLV by rfm_segment, lifecycle_stage and value_tier.',
   layer: 'mart',
   partition: asOfDate,
   key: ['dimension', 'segment'],
@@ -188,6 +205,9 @@ export const segmentSummaryTable: TableSpec = {
     { name: 'revenue', type: 'DECIMAL(18,2)', description: 'Net historical revenue of the segment.' },
     { name: 'revenue_share', type: 'DOUBLE', description: 'Share of all net revenue.' },
     { name: 'avg_revenue_per_customer', type: 'DECIMAL(18,2)', description: 'revenue / customers.' },
+    { name: 'predicted_clv', type: 'DECIMAL(18,2)', description: 'Total predicted CLV of the segment (prospects: 0).' },
+    { name: 'predicted_clv_share', type: 'DOUBLE', description: 'Share of all predicted CLV.' },
+    { name: 'avg_predicted_clv', type: 'DECIMAL(18,2)', description: 'predicted_clv / customers.' },
   ],
 };
 
@@ -206,16 +226,73 @@ export const lifecycleTransitionsTable: TableSpec = {
   ],
 };
 
+export const customerClvTable: TableSpec = {
+  name: 'customer_clv',
+  description:
+    'Customer lifetime value per customer with at least one order: the BG/NBD summary (in days), probability alive, expected purchases and spend, predicted CLV, Pareto value tier and value quadrant.',
+  layer: 'mart',
+  partition: asOfDate,
+  key: ['customer_id'],
+  perCustomer: true,
+  columns: [
+    customerId,
+    { name: 'repeat_purchase_days', type: 'INTEGER', description: 'x: purchase days after the first (orders on one day are one purchase day).' },
+    { name: 't_x_days', type: 'INTEGER', description: 't_x: days from the first to the last purchase day.' },
+    { name: 't_days', type: 'INTEGER', description: 'T: days from the first purchase day to as_of_date.' },
+    { name: 'repeat_avg_value', type: 'DECIMAL(18,2)', description: 'Mean order total of the repeat purchase days (0 without repeats).' },
+    { name: 'historical_revenue', type: 'DECIMAL(18,2)', description: 'Net revenue to date (orders plus returns).' },
+    { name: 'current_value', type: 'DECIMAL(18,2)', description: 'Net revenue in the last clv.currentValueMonths months (12): current value in the value matrix.' },
+    { name: 'p_alive', type: 'DOUBLE', description: 'Probability the customer is still active (BG/NBD); null under the run-rate fallback.' },
+    { name: 'expected_purchases', type: 'DOUBLE', description: 'Expected purchase days over the horizon.' },
+    { name: 'expected_avg_order_value', type: 'DECIMAL(18,2)', description: 'Expected value per future purchase day (Gamma-Gamma conditional mean, or the fallback).' },
+    { name: 'predicted_clv', type: 'DECIMAL(18,2)', description: 'Margin x expected value x discounted expected purchases, month by month over the horizon.' },
+    { name: 'acquisition_cost', type: 'DECIMAL(18,2)', description: 'Acquisition cost when an acquisition-cost file gives it.' },
+    { name: 'clv_net_of_acquisition', type: 'DECIMAL(18,2)', description: 'predicted_clv minus acquisition_cost; null when the cost is unknown.' },
+    { name: 'clv_method', type: 'VARCHAR', description: 'bgnbd_gamma_gamma, or a fallback: bgnbd_historical_spend, historical_run_rate (see README).' },
+    { name: 'value_tier', type: 'VARCHAR', description: 'A: the customers making the top 80 % of predicted CLV; B: the next 15 %; C: the rest.' },
+    { name: 'value_quadrant', type: 'VARCHAR', description: 'current x potential value, each split at its median: e.g. high_current_low_potential.' },
+    { name: 'horizon_months', type: 'INTEGER', description: 'Months of future purchases counted in predicted_clv.' },
+  ],
+};
+
+export const clvModelParamsTable: TableSpec = {
+  name: 'clv_model_params',
+  description: 'Fitted parameters of the CLV models (bgnbd, gamma_gamma) with fit diagnostics, or why a model was not fitted.',
+  layer: 'mart',
+  partition: asOfDate,
+  key: ['model', 'parameter'],
+  perCustomer: false,
+  columns: [
+    { name: 'model', type: 'VARCHAR', description: 'bgnbd or gamma_gamma.' },
+    { name: 'parameter', type: 'VARCHAR', description: "r, alpha, a, b (bgnbd); p, q, gamma, frequency_monetary_correlation (gamma_gamma); 'not_fitted' when the model could not be fitted." },
+    { name: 'value', type: 'DOUBLE', description: 'The estimate (alpha in days, gamma in the base currency).' },
+    { name: 'log_likelihood', type: 'DOUBLE', description: 'Log-likelihood of the fit, summed over customers, without penalty.' },
+    { name: 'customers', type: 'INTEGER', description: 'Customers the model was fitted on.' },
+    { name: 'converged', type: 'BOOLEAN', description: 'The optimiser met its tolerance at an interior point.' },
+    { name: 'iterations', type: 'INTEGER', description: 'Optimiser iterations.' },
+    { name: 'time_unit', type: 'VARCHAR', description: "Unit of the time-scaled parameters: 'day'." },
+    { name: 'note', type: 'VARCHAR', description: 'Why a model was not fitted, or a diagnostic.' },
+  ],
+};
+
 /** Every mart a transform publishes, in publication order. */
 export const martTables: readonly TableSpec[] = [
   customerRfmTable,
   customerLifecycleTable,
+  customerClvTable,
+  clvModelParamsTable,
   cohortRetentionTable,
   segmentSummaryTable,
   lifecycleTransitionsTable,
 ];
 
-export const allTables: readonly TableSpec[] = [transactionsTable, customersTable, quarantineTable, ...martTables];
+export const allTables: readonly TableSpec[] = [
+  transactionsTable,
+  customersTable,
+  acquisitionCostsTable,
+  quarantineTable,
+  ...martTables,
+];
 
 export function tableSpec(name: string): TableSpec {
   const spec = allTables.find((t) => t.name === name);

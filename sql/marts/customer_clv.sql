@@ -1,0 +1,95 @@
+-- Predicted customer lifetime value with the model summary behind it, the Pareto value tier and the
+-- current x potential value quadrant.
+with summary as (
+    select * from int_purchase_days_summarized_to_customer
+),
+
+predictions as (
+    select * from clv_predictions
+),
+
+costs as (
+    select * from stg_acquisition_costs
+),
+
+run_params as (
+    select * from params
+),
+
+valued as (
+    select
+        summary.*,
+        predictions.p_alive,
+        predictions.expected_purchases,
+        predictions.expected_avg_order_value,
+        predictions.predicted_clv,
+        predictions.clv_method,
+        costs.acquisition_cost,
+        predictions.predicted_clv - costs.acquisition_cost as clv_net_of_acquisition
+    from summary
+    inner join predictions on summary.customer_id = predictions.customer_id
+    left join costs on summary.customer_id = costs.customer_id
+),
+
+-- Pareto: rank by predicted CLV; a customer is tier A while the customers ranked above them hold
+-- less than tier_a_share of the total, B while less than tier_a_share + tier_b_share.
+ranked as (
+    select
+        *,
+        coalesce(
+            sum(greatest(predicted_clv, 0)) over (
+                order by predicted_clv desc, customer_id rows between unbounded preceding and 1 preceding
+            ),
+            0
+        ) / nullif(sum(greatest(predicted_clv, 0)) over (), 0) as share_before
+    from valued
+),
+
+-- The split value is the discrete quantile: the smallest value whose cumulative share reaches it.
+current_split as (
+    select min(current_value) as split_value
+    from (select current_value, cume_dist() over (order by current_value) as cumulative_share from valued) as c
+    cross join run_params
+    where c.cumulative_share >= run_params.quadrant_split_quantile
+),
+
+potential_split as (
+    select min(predicted_clv) as split_value
+    from (select predicted_clv, cume_dist() over (order by predicted_clv) as cumulative_share from valued) as p
+    cross join run_params
+    where p.cumulative_share >= run_params.quadrant_split_quantile
+),
+
+final as (
+    select
+        ranked.customer_id,
+        ranked.repeat_purchase_days,
+        ranked.t_x_days,
+        ranked.t_days,
+        ranked.repeat_avg_value,
+        ranked.historical_revenue,
+        ranked.current_value,
+        ranked.p_alive,
+        ranked.expected_purchases,
+        ranked.expected_avg_order_value,
+        ranked.predicted_clv,
+        ranked.acquisition_cost,
+        ranked.clv_net_of_acquisition,
+        ranked.clv_method,
+        case
+            when coalesce(ranked.share_before, 1) < run_params.tier_a_share then 'A'
+            when coalesce(ranked.share_before, 1) < run_params.tier_a_share + run_params.tier_b_share then 'B'
+            else 'C'
+        end as value_tier,
+        (case when ranked.current_value > current_split.split_value then 'high' else 'low' end)
+            || '_current_'
+            || (case when ranked.predicted_clv > potential_split.split_value then 'high' else 'low' end)
+            || '_potential' as value_quadrant,
+        run_params.clv_horizon_months as horizon_months
+    from ranked
+    cross join current_split
+    cross join potential_split
+    cross join run_params
+)
+
+select * from final
