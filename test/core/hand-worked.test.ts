@@ -55,6 +55,7 @@ describe('hand-worked fixture', () => {
     env = await tempLake({ input: { columns: { is_return: 'is_return' } } }, new Date('2025-06-01T00:00:00Z'));
     const dir = join(fixturesDir, 'hand-worked');
     await ingestFiles(env.deps, [source(join(dir, 'customers.csv'))], 'customers');
+    await ingestFiles(env.deps, [source(join(dir, 'acquisition_costs.csv'))], 'acquisition_costs');
     const results = await ingestFiles(env.deps, [source(join(dir, 'transactions.csv'))]);
     expect(results[0]).toMatchObject({ status: 'ingested', rowsRead: 23, rowsCurated: 23, rowsQuarantined: 0 });
     await transform(env.deps, { asOfDate: '2024-12-31' });
@@ -142,6 +143,18 @@ describe('hand-worked fixture', () => {
       { customer_id: 'C3', clv_method: 'historical_run_rate', p_alive: null, purchases: 0, predicted_clv: 0 },
       { customer_id: 'C5', clv_method: 'historical_run_rate', p_alive: null, purchases: 27.39, predicted_clv: 474.62 },
       { customer_id: 'C7', clv_method: 'historical_run_rate', p_alive: null, purchases: 10.78, predicted_clv: 466.84 },
+    ]);
+  });
+
+  it('reports CLV net of acquisition cost where a cost is given', async () => {
+    const rows = await queryLake(
+      env.deps,
+      "select customer_id, acquisition_cost, clv_net_of_acquisition from customer_clv where customer_id in ('C5', 'C7', 'C8') order by 1",
+    );
+    expect(rows).toEqual([
+      { customer_id: 'C5', acquisition_cost: 100, clv_net_of_acquisition: 374.62 },
+      { customer_id: 'C7', acquisition_cost: 500, clv_net_of_acquisition: -33.16 },
+      { customer_id: 'C8', acquisition_cost: null, clv_net_of_acquisition: null },
     ]);
   });
 
