@@ -21,11 +21,12 @@ valued as (
         summary.*,
         predictions.p_alive,
         predictions.expected_purchases,
-        predictions.expected_avg_order_value,
-        predictions.predicted_clv,
+        -- Money is rounded to cents here so every sum over it downstream is exact and repeatable.
+        cast(predictions.expected_avg_order_value as decimal(18, 2)) as expected_avg_order_value,
+        cast(predictions.predicted_clv as decimal(18, 2)) as predicted_clv,
         predictions.clv_method,
         costs.acquisition_cost,
-        predictions.predicted_clv - costs.acquisition_cost as clv_net_of_acquisition
+        cast(predictions.predicted_clv as decimal(18, 2)) - costs.acquisition_cost as clv_net_of_acquisition
     from summary
     inner join predictions on summary.customer_id = predictions.customer_id
     left join costs on summary.customer_id = costs.customer_id

@@ -1,6 +1,7 @@
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { generateTransactions } from '../../lambdas/core/generate.ts';
 import { lakeKeys } from '../../lambdas/core/lake.ts';
 import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
 import { defaultSqlDir } from '../../lambdas/core/sql-files.ts';
@@ -40,6 +41,18 @@ describe('transform', () => {
     const martKeys = (await env.lake.list('marts/')).map((o) => o.key);
     expect(martKeys).toHaveLength(MART_TABLES.length);
     expect(martKeys.every((k) => k.includes(`run_id=${second.runId}/`))).toBe(true);
+  });
+
+  it('gives identical marts on a generated dataset large enough for parallel aggregation and the CLV fit', async () => {
+    env = await tempLake();
+    const file = join(env.root, 'generated.csv');
+    await generateTransactions({ customers: 3000, seed: 7, start: '2023-01-01', months: 18, out: file });
+    await ingestFiles(env.deps, [source(file)]);
+    await transform(env.deps);
+    const first = await martContents(env.deps);
+    await transform(env.deps);
+    expect(await martContents(env.deps)).toEqual(first);
+    expect(first.clv_model_params?.length).toBeGreaterThan(2);
   });
 
   it('defaults as_of_date to the latest order date and keeps earlier dates', async () => {
