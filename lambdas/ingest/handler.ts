@@ -1,0 +1,72 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { z } from 'zod';
+import { createS3Client } from '../adapters/open-lake.ts';
+import { S3Lake } from '../adapters/s3-lake.ts';
+import { ingestFiles, type PipelineDeps } from '../core/pipeline.ts';
+import { readPipelineSettings } from '../shared/env.ts';
+import { logger, withLambdaContext } from '../shared/logger.ts';
+
+/** An S3 event notification as SQS delivers it, or the test event S3 sends when notifications are configured. */
+const notificationSchema = z.union([
+  z.object({ Event: z.literal('s3:TestEvent') }),
+  z.object({
+    Records: z.array(
+      z.object({
+        eventName: z.string(),
+        s3: z.object({ bucket: z.object({ name: z.string() }), object: z.object({ key: z.string() }) }),
+      }),
+    ),
+  }),
+]);
+
+const settings = readPipelineSettings();
+const s3 = createS3Client();
+const deps: PipelineDeps = {
+  lake: new S3Lake(s3, settings.lakeBucket, settings.lakePrefix),
+  config: settings.config,
+  workDir: settings.workDir,
+  sqlDir: settings.sqlDir,
+};
+logger.appendPersistentKeys({ lake: deps.lake.location });
+
+/** S3 URL-encodes keys in notifications, with '+' for spaces. */
+const decodeS3Key = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
+
+/** Rows rejected by validation are an outcome recorded in the file's manifest; only a throw (S3, DuckDB, lake) fails the message. */
+async function ingestMessage(record: SQSRecord): Promise<void> {
+  const notification = notificationSchema.parse(JSON.parse(record.body));
+  if (!('Records' in notification)) return logger.info('S3 test event: nothing to ingest');
+  for (const { eventName, s3: object } of notification.Records) {
+    if (!eventName.startsWith('ObjectCreated:')) continue;
+    const bucket = object.bucket.name;
+    const key = decodeS3Key(object.object.key);
+    logger.appendKeys({ file: `s3://${bucket}/${key}` });
+    await mkdir(settings.workDir, { recursive: true });
+    const downloadDir = await mkdtemp(join(settings.workDir, 'raw-'));
+    try {
+      const [path] = await new S3Lake(s3, bucket).fetch([key], downloadDir);
+      for (const result of await ingestFiles(deps, [{ name: `s3://${bucket}/${key}`, path: path as string }])) {
+        if (result.status === 'failed') logger.warn('file not ingested; see its manifest', { result });
+        else logger.info(`file ${result.status}`, { result });
+      }
+    } finally {
+      await rm(downloadDir, { recursive: true, force: true });
+    }
+  }
+}
+
+export const handler = withLambdaContext(async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  for (const record of event.Records) {
+    logger.removeKeys(['file']);
+    try {
+      await ingestMessage(record);
+    } catch (error) {
+      logger.error('message failed; SQS will redeliver it', { messageId: record.messageId, error: error as Error });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+    }
+  }
+  return { batchItemFailures };
+});
