@@ -33,7 +33,8 @@ export function printIngestResults(results: readonly IngestFileResult[]): void {
 
 export function printTransformSummary(result: TransformReport, segments: readonly Record<string, unknown>[]): void {
   console.log(
-    `\nsnapshot ${result.asOfDate} published (run ${result.runId}; ${result.sqlTests} SQL tests passed` +
+    `\nsnapshot ${result.asOfDate} published (run ${result.runId}; ${result.mode} run reading ${result.filesRead} ` +
+      `curated file(s): ${result.modeReason}; ${result.sqlTests} SQL tests passed` +
       `${result.previousAsOfDate ? `; previous snapshot ${result.previousAsOfDate}` : ''})`,
   );
   const tables = plainTable(['table', 'rows']);

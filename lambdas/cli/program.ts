@@ -104,13 +104,23 @@ async function buildDeps(options: LakeOptions, showProgress: boolean): Promise<{
 }
 
 /** ingest + transform + summary: the `run` command and the demo. */
-async function runPipeline(options: IngestOptions & { asOf?: string }): Promise<void> {
+interface TransformFlags {
+  readonly asOf?: string;
+  readonly full?: boolean;
+}
+
+const transformOptions = (flags: TransformFlags) => ({
+  ...(flags.asOf ? { asOfDate: flags.asOf } : {}),
+  ...(flags.full ? { full: true } : {}),
+});
+
+async function runPipeline(options: IngestOptions & TransformFlags): Promise<void> {
   const { deps, done } = await buildDeps(options, true);
   try {
     const ingested = await ingestAll(deps, options);
     done();
     printIngestResults(ingested);
-    const result = await transform(deps, options.asOf ? { asOfDate: options.asOf } : {});
+    const result = await transform(deps, transformOptions(options));
     done();
     await summarise(deps, result);
   } finally {
@@ -150,7 +160,8 @@ export function buildProgram(): Command {
 
   ingestCommand(lakeCommand(program, 'run', 'ingest transaction files, then compute and publish every mart'))
     .option('--as-of <YYYY-MM-DD>', 'snapshot date (inclusive); default: the latest order date in the lake', isoDate)
-    .action((options: IngestOptions & { asOf?: string }) => runPipeline(options));
+    .option('--full', 'rebuild from every curated file instead of merging new data into the previous snapshot')
+    .action((options: IngestOptions & TransformFlags) => runPipeline(options));
 
   ingestCommand(lakeCommand(program, 'ingest', 'validate transaction files into curated Parquet; bad rows go to quarantine'))
     .action(async (options: IngestOptions) => {
@@ -166,10 +177,11 @@ export function buildProgram(): Command {
 
   lakeCommand(program, 'transform', 'compute every mart for a snapshot date and publish it')
     .option('--as-of <YYYY-MM-DD>', 'snapshot date (inclusive); default: the latest order date in the lake', isoDate)
-    .action(async (options: LakeOptions & { asOf?: string }) => {
+    .option('--full', 'rebuild from every curated file instead of merging new data into the previous snapshot')
+    .action(async (options: LakeOptions & TransformFlags) => {
       const { deps, done } = await buildDeps(options, true);
       try {
-        const result = await transform(deps, options.asOf ? { asOfDate: options.asOf } : {});
+        const result = await transform(deps, transformOptions(options));
         done();
         await summarise(deps, result);
       } finally {

@@ -6,6 +6,12 @@ export interface PublishedSnapshot {
   readonly publishedAt: string;
   /** Table name → lake key of its Parquet file. */
   readonly tables: Readonly<Record<string, string>>;
+  /** State table name → lake key: what the next run merges new data into. */
+  readonly state?: Readonly<Record<string, string>>;
+  /** Curated transaction files the state accounts for → their latest order date. */
+  readonly curatedFiles?: Readonly<Record<string, string>>;
+  /** What the state was built with (models and settings); another fingerprint forces a full rebuild. */
+  readonly stateFingerprint?: string;
 }
 
 /** The publication pointer: a single object, so switching a date to a new run is one atomic write. */

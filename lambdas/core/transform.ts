@@ -6,14 +6,17 @@ import type { PipelineConfig } from './config.ts';
 import { quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
 import { lakeKeys, type Lake } from './lake.ts';
 import { loadModels, runModels, runSqlTests, type ProgramModel } from './models/runner.ts';
+import type { CuratedFile } from './ingest/ingest.ts';
 import {
   acquisitionCostsTable,
   customerLifecycleTable,
   customersTable,
   martTables,
+  stateTables,
   transactionsTable,
   type TableSpec,
 } from './schema/tables.ts';
+import { curatedTransactionFiles, planTransform, stateFingerprint, type TransformPlan } from './transform-plan.ts';
 import {
   previousSnapshot,
   publishSnapshot,
@@ -36,6 +39,8 @@ export interface TransformOptions {
   /** YYYY-MM-DD; default: the latest order_date in the lake. */
   readonly asOfDate?: string;
   readonly runId?: string;
+  /** Rebuild the state from every curated file instead of merging new data into the previous state. */
+  readonly full?: boolean;
   /** Called after the pointer is switched, before superseded files are removed (e.g. Glue partitions). */
   readonly onPublished?: (published: TransformResult) => Promise<void>;
 }
@@ -52,6 +57,11 @@ export interface TransformResult {
   readonly previousAsOfDate?: string;
   readonly tables: readonly PublishedTable[];
   readonly sqlTests: number;
+  /** full: every curated file read; incremental: only data after the previous snapshot merged into its state. */
+  readonly mode: 'full' | 'incremental';
+  readonly modeReason: string;
+  /** Curated files read by this run. */
+  readonly filesRead: number;
 }
 
 export class TransformError extends Error {
@@ -65,6 +75,7 @@ export const MODEL_SOURCES = [
   'curated_acquisition_costs',
   'params',
   'previous_customer_lifecycle',
+  ...stateTables.map((s) => s.previousSource),
 ] as const;
 
 const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
@@ -78,20 +89,23 @@ function columnList(spec: TableSpec): string {
   return spec.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
 }
 
-async function createCuratedViews(ctx: TransformContext): Promise<void> {
-  const c = ctx.connection;
-  const transactionKeys = (await ctx.lake.list(lakeKeys.curatedTransactions))
-    .map((o) => o.key)
-    .filter((k) => k.endsWith('.parquet'));
-  if (transactionKeys.length === 0) {
-    throw new TransformError(`no curated transactions in ${ctx.lake.location}: ingest transaction files first`);
+/** `curated_transactions` over the batch files (an empty table when there are none). */
+async function createTransactionsView(ctx: TransformContext, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) {
+    await ctx.connection.run(
+      `create or replace table curated_transactions (${columnList(transactionsTable)}, ${transactionsTable.partition.name} ${transactionsTable.partition.type})`,
+    );
+    return;
   }
-  ctx.progress(`reading ${transactionKeys.length} curated file(s)`);
-  const paths = await ctx.lake.fetch(transactionKeys, join(ctx.workDir, 'curated'));
-  await c.run(`create or replace view curated_transactions as
+  ctx.progress(`reading ${keys.length} curated file(s)`);
+  const paths = await ctx.lake.fetch(keys, join(ctx.workDir, 'curated'));
+  await ctx.connection.run(`create or replace view curated_transactions as
     select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = true,
       hive_types = {'${transactionsTable.partition.name}': ${transactionsTable.partition.type}})`);
+}
 
+async function createReferenceViews(ctx: TransformContext): Promise<void> {
+  const c = ctx.connection;
   for (const [view, spec, prefix] of [
     ['curated_customers', customersTable, lakeKeys.curatedCustomers],
     ['curated_acquisition_costs', acquisitionCostsTable, lakeKeys.curatedAcquisitionCosts],
@@ -106,33 +120,39 @@ async function createCuratedViews(ctx: TransformContext): Promise<void> {
   }
 }
 
-async function resolveAsOfDate(ctx: TransformContext, requested: string | undefined): Promise<string> {
+function resolveAsOfDate(files: ReadonlyMap<string, CuratedFile>, requested: string | undefined): string {
   if (requested !== undefined) {
     if (!DATE_PATTERN.test(requested) || Number.isNaN(Date.parse(`${requested}T00:00:00Z`))) {
       throw new TransformError(`as_of_date ${requested} is not a date in YYYY-MM-DD form`);
     }
     return requested;
   }
-  const [row] = await queryRows(ctx.connection, `select strftime(max(order_date), '%Y-%m-%d') as d from curated_transactions`);
-  if (!row?.d) throw new TransformError('curated transactions hold no rows: nothing to compute');
-  return String(row.d);
+  const latest = [...files.values()].map((f) => f.maxOrderDate ?? '').sort().at(-1);
+  if (!latest) throw new TransformError('curated transactions hold no rows: nothing to compute');
+  return latest;
 }
 
-async function createParams(ctx: TransformContext, asOfDate: string, previousAsOfDate: string | undefined): Promise<void> {
+async function createParams(
+  ctx: TransformContext,
+  asOfDate: string,
+  previousAsOfDate: string | undefined,
+  stateAsOfDate: string | undefined,
+): Promise<void> {
   const { lifecycle, clv } = ctx.config;
   await ctx.connection.run(`create or replace table params (
-    as_of_date date, previous_as_of_date date, churn_days integer, new_days integer, at_risk_min_days integer,
+    as_of_date date, previous_as_of_date date, state_as_of_date date, churn_days integer, new_days integer, at_risk_min_days integer,
     at_risk_factor double, loyal_min_orders integer, loyal_min_tenure_days integer, base_currency varchar,
     clv_horizon_months integer, current_value_months integer, tier_a_share double, tier_b_share double,
     quadrant_split_quantile double)`);
   const toDate = (d: string) => dateValue(Math.round(Date.parse(`${d}T00:00:00Z`) / 86_400_000));
   await ctx.connection.run(
-    `insert into params values ($as_of_date, $previous_as_of_date, $churn_days, $new_days, $at_risk_min_days,
+    `insert into params values ($as_of_date, $previous_as_of_date, $state_as_of_date, $churn_days, $new_days, $at_risk_min_days,
       $at_risk_factor, $loyal_min_orders, $loyal_min_tenure_days, $base_currency, $clv_horizon_months,
       $current_value_months, $tier_a_share, $tier_b_share, $quadrant_split_quantile)`,
     {
       as_of_date: toDate(asOfDate),
       previous_as_of_date: previousAsOfDate === undefined ? null : toDate(previousAsOfDate),
+      state_as_of_date: stateAsOfDate === undefined ? null : toDate(stateAsOfDate),
       churn_days: lifecycle.churnDays,
       new_days: lifecycle.newDays,
       at_risk_min_days: lifecycle.atRiskMinDays,
@@ -149,6 +169,7 @@ async function createParams(ctx: TransformContext, asOfDate: string, previousAsO
     {
       as_of_date: DATE,
       previous_as_of_date: DATE,
+      state_as_of_date: DATE,
       churn_days: INTEGER,
       new_days: INTEGER,
       at_risk_min_days: INTEGER,
@@ -165,19 +186,35 @@ async function createParams(ctx: TransformContext, asOfDate: string, previousAsO
   );
 }
 
-async function createPreviousLifecycle(
-  ctx: TransformContext,
-  previous: PublishedSnapshot | undefined,
-): Promise<void> {
-  const key = previous?.tables[customerLifecycleTable.name];
+/** A table from the previous snapshot under `source`, or an empty one with the table's columns. */
+async function createPreviousTable(ctx: TransformContext, source: string, spec: TableSpec, key: string | undefined): Promise<void> {
   if (key === undefined) {
-    await ctx.connection.run(`create or replace table previous_customer_lifecycle (${columnList(customerLifecycleTable)})`);
+    await ctx.connection.run(`create or replace table ${quoteIdent(source)} (${columnList(spec)})`);
     return;
   }
   const [path] = await ctx.lake.fetch([key], join(ctx.workDir, 'previous'));
   await ctx.connection.run(
-    `create or replace table previous_customer_lifecycle as select * from read_parquet(${quoteLiteral(path as string)}, hive_partitioning = false)`,
+    `create or replace table ${quoteIdent(source)} as select * from read_parquet(${quoteLiteral(path as string)}, hive_partitioning = false)`,
   );
+}
+
+/** Transaction ids of this batch that already appear in merged history: a replacement the state cannot undo. */
+async function replacesMergedHistory(ctx: TransformContext, plan: TransformPlan, asOfDate: string): Promise<boolean> {
+  if (plan.stateAsOfDate === undefined || plan.batchKeys.length === 0) return false;
+  // Rows on or before the state date are merged history; files holding only later rows add nothing here.
+  const paths = await ctx.lake.fetch(Object.keys(plan.curatedFiles), join(ctx.workDir, 'curated'));
+  const [row] = await queryRows(
+    ctx.connection,
+    `select count(*)::integer as n from (
+       select distinct transaction_id from curated_transactions
+       where order_date > date ${quoteLiteral(plan.stateAsOfDate)} and order_date <= date ${quoteLiteral(asOfDate)}
+     ) as batch
+     semi join (
+       select transaction_id from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false)
+       where order_date <= date ${quoteLiteral(plan.stateAsOfDate)}
+     ) as history using (transaction_id)`,
+  );
+  return Number(row?.n ?? 0) > 0;
 }
 
 /** Checks a mart model has exactly the columns the schema source declares. */
@@ -198,17 +235,17 @@ async function checkMartColumns(ctx: TransformContext, spec: TableSpec): Promise
 }
 
 /** Writes a mart cast to the schema source's types, in key order so reruns give identical files. */
-async function writeMart(ctx: TransformContext, spec: TableSpec, path: string): Promise<number> {
+async function writeMart(ctx: TransformContext, spec: TableSpec, model: string, path: string): Promise<number> {
   const casts = spec.columns.map((c) => `cast(${quoteIdent(c.name)} as ${c.type}) as ${quoteIdent(c.name)}`).join(', ');
   const order = spec.key.map(quoteIdent).join(', ');
   try {
     await ctx.connection.run(
-      `copy (select ${casts} from ${quoteIdent(spec.name)} order by ${order}) to ${quoteLiteral(path)} (format parquet, compression zstd)`,
+      `copy (select ${casts} from ${quoteIdent(model)} order by ${order}) to ${quoteLiteral(path)} (format parquet, compression zstd)`,
     );
   } catch (error) {
     throw new TransformError(`model ${spec.name} cannot be cast to its schema: ${(error as Error).message.split('\n')[0]}`);
   }
-  const [row] = await queryRows(ctx.connection, `select count(*)::integer as n from ${quoteIdent(spec.name)}`);
+  const [row] = await queryRows(ctx.connection, `select count(*)::integer as n from ${quoteIdent(model)}`);
   return Number(row?.n ?? 0);
 }
 
@@ -224,10 +261,23 @@ export async function runTransform(
 ): Promise<TransformResult> {
   const runId = options.runId ?? newRunId(ctx.now);
   const startedAt = ctx.now.toISOString();
-  await createCuratedViews(ctx);
-  const asOfDate = await resolveAsOfDate(ctx, options.asOfDate);
+  const files = await curatedTransactionFiles(ctx.lake);
+  if (files.size === 0) {
+    throw new TransformError(`no curated transactions in ${ctx.lake.location}: ingest transaction files first`);
+  }
+  const asOfDate = resolveAsOfDate(files, options.asOfDate);
   const index = await readPublishedIndex(ctx.lake);
   const previous = previousSnapshot(index, asOfDate);
+  const fingerprint = await stateFingerprint(ctx.sqlDir, ctx.config);
+  let plan = planTransform({ files, previous, fingerprint, forceFull: options.full ?? false });
+  await createTransactionsView(ctx, plan.batchKeys);
+  if (plan.mode === 'incremental' && (await replacesMergedHistory(ctx, plan, asOfDate))) {
+    plan = planTransform({ files, fingerprint, forceFull: true });
+    plan = { ...plan, reason: 'a new file repeats transaction_ids of merged history' };
+    await createTransactionsView(ctx, plan.batchKeys);
+  }
+  ctx.progress(`${plan.mode} run: ${plan.reason}`);
+  await createReferenceViews(ctx);
   await writeRunManifest(ctx.lake, { runId, asOfDate, status: 'running', startedAt });
 
   const runDir = join(ctx.workDir, `run-${runId}`);
@@ -235,27 +285,47 @@ export async function runTransform(
   let published = false;
   try {
     await mkdir(runDir, { recursive: true });
-    await createParams(ctx, asOfDate, previous?.asOfDate);
-    await createPreviousLifecycle(ctx, previous?.snapshot);
+    await createParams(ctx, asOfDate, previous?.asOfDate, plan.stateAsOfDate);
+    await createPreviousTable(
+      ctx,
+      'previous_customer_lifecycle',
+      customerLifecycleTable,
+      previous?.snapshot.tables[customerLifecycleTable.name],
+    );
+    for (const { spec, previousSource } of stateTables) {
+      const key = plan.mode === 'incremental' ? previous?.snapshot.state?.[spec.name] : undefined;
+      await createPreviousTable(ctx, previousSource, spec, key);
+    }
     const models = await loadModels(ctx.sqlDir, MODEL_SOURCES, programModels);
     await runModels(ctx.connection, models, programModels, (name) => ctx.progress(`model ${name}`));
     for (const spec of martTables) await checkMartColumns(ctx, spec);
     const sqlTests = await runSqlTests(ctx.connection, ctx.sqlDir);
 
     const tables: PublishedTable[] = [];
-    for (const spec of martTables) {
+    const writeTable = async (spec: TableSpec, model: string, key: string): Promise<number> => {
       const path = join(runDir, `${spec.name}.parquet`);
-      const rows = await writeMart(ctx, spec, path);
-      const key = lakeKeys.martFile(spec.name, asOfDate, runId);
+      const rows = await writeMart(ctx, spec, model, path);
       await ctx.lake.upload(path, key);
       uploaded.push(key);
-      tables.push({ name: spec.name, rows, key });
+      return rows;
+    };
+    for (const spec of martTables) {
+      const key = lakeKeys.martFile(spec.name, asOfDate, runId);
+      tables.push({ name: spec.name, rows: await writeTable(spec, spec.name, key), key });
+    }
+    const state: Record<string, string> = {};
+    for (const { spec, model } of stateTables) {
+      state[spec.name] = lakeKeys.stateFile(spec.name, asOfDate, runId);
+      await writeTable(spec, model, state[spec.name] as string);
     }
     ctx.progress('publishing');
     const replaced = await publishSnapshot(ctx.lake, asOfDate, {
       runId,
       publishedAt: new Date().toISOString(),
       tables: Object.fromEntries(tables.map((t) => [t.name, t.key])),
+      state,
+      curatedFiles: plan.curatedFiles,
+      stateFingerprint: plan.stateFingerprint,
     });
     published = true;
     const result: TransformResult = {
@@ -264,6 +334,9 @@ export async function runTransform(
       ...(previous ? { previousAsOfDate: previous.asOfDate } : {}),
       tables,
       sqlTests,
+      mode: plan.mode,
+      modeReason: plan.reason,
+      filesRead: plan.batchKeys.length,
     };
     await writeRunManifest(ctx.lake, {
       runId,
@@ -274,7 +347,9 @@ export async function runTransform(
       tables: Object.fromEntries(tables.map((t) => [t.name, { key: t.key, rows: t.rows }])),
     });
     await options.onPublished?.(result);
-    if (replaced && replaced.runId !== runId) await ctx.lake.delete(Object.values(replaced.tables));
+    if (replaced && replaced.runId !== runId) {
+      await ctx.lake.delete([...Object.values(replaced.tables), ...Object.values(replaced.state ?? {})]);
+    }
     return result;
   } catch (error) {
     const message = (error as Error).message;

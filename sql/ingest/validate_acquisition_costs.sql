@@ -4,7 +4,6 @@ with typed as (
         source_row,
         customer_id_raw,
         acquisition_cost_raw,
-        record_json,
         nullif(trim(customer_id_raw), '') as customer_id,
         try_cast(trim(acquisition_cost_raw) as decimal(18, 2)) as acquisition_cost
     from ingest_source
@@ -27,7 +26,6 @@ final as (
         source_row,
         customer_id_raw,
         acquisition_cost_raw as amount_raw,
-        record_json,
         customer_id,
         acquisition_cost,
         coalesce(

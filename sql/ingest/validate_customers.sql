@@ -5,7 +5,6 @@ with typed as (
         source_row,
         customer_id_raw,
         signup_ts_raw,
-        record_json,
         nullif(trim(customer_id_raw), '') as customer_id,
         case
             when $parse_iso then try_cast(trim(signup_ts_raw) as timestamptz)::timestamp
@@ -29,7 +28,6 @@ final as (
     select
         source_row,
         customer_id_raw,
-        record_json,
         customer_id,
         cast(signup_ts as date) as signup_date,
         coalesce(

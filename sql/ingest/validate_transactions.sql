@@ -12,7 +12,6 @@ with typed as (
         currency_raw,
         quantity_raw,
         is_return_raw,
-        record_json,
         nullif(trim(customer_id_raw), '') as customer_id,
         nullif(trim(transaction_id_raw), '') as transaction_id,
         case
@@ -67,7 +66,6 @@ final as (
         order_ts_raw,
         amount_raw,
         currency_raw,
-        record_json,
         customer_id,
         transaction_id,
         order_ts,

@@ -1,27 +1,22 @@
 -- Acquisition cohorts by month of first order, followed calendar month by calendar month up to
 -- as_of_date's month. Observable months without activity are rows of zeros; later months are absent.
-with transactions as (
-    select * from stg_transactions
+with customer_state as (
+    select * from int_customer_state
+    where first_order_date is not null
 ),
 
-customers as (
-    select * from int_transactions_summed_to_customer
-    where orders > 0
+activity as (
+    select * from int_cohort_activity
 ),
 
 run_params as (
     select as_of_date from params
 ),
 
-cohort_members as (
-    select customer_id, date_trunc('month', first_order_date) as cohort_start
-    from customers
-),
-
 cohort_sizes as (
-    select cohort_start, count(*) as cohort_size
-    from cohort_members
-    group by cohort_start
+    select date_trunc('month', first_order_date) as cohort_start, count(*) as cohort_size
+    from customer_state
+    group by all
 ),
 
 observable_months as (
@@ -29,18 +24,6 @@ observable_months as (
     from cohort_sizes
     cross join run_params
     cross join range(0, datediff('month', cohort_sizes.cohort_start, run_params.as_of_date) + 1) as months
-),
-
-activity as (
-    select
-        cohort_members.cohort_start,
-        datediff('month', cohort_members.cohort_start, date_trunc('month', transactions.order_date)) as months_since_first,
-        count(distinct transactions.customer_id) filter (where transactions.is_order) as active_customers,
-        count(*) filter (where transactions.is_order) as orders,
-        sum(transactions.amount) as revenue
-    from transactions
-    inner join cohort_members on transactions.customer_id = cohort_members.customer_id
-    group by all
 ),
 
 final as (

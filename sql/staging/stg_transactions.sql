@@ -1,11 +1,12 @@
--- Curated transactions as of the snapshot date: the latest version of each transaction_id (a later
--- file replaces an earlier row), transactions after as_of_date left out, orders told from returns.
+-- This run's batch of curated transactions: the latest version of each transaction_id (a later file
+-- replaces an earlier row), dated after the state being extended (if any) and up to as_of_date, with
+-- orders told from returns.
 with source as (
     select * from curated_transactions
 ),
 
 run_params as (
-    select as_of_date from params
+    select as_of_date, state_as_of_date from params
 ),
 
 latest_versions as (
@@ -32,6 +33,7 @@ final as (
     from latest_versions
     cross join run_params
     where latest_versions.order_date <= run_params.as_of_date
+        and (run_params.state_as_of_date is null or latest_versions.order_date > run_params.state_as_of_date)
 )
 
 select * from final

@@ -66,6 +66,28 @@ describe('ingest', () => {
     });
   });
 
+  it('numbers rows by their place in the file around consecutive malformed lines', async () => {
+    env = await tempLake({}, NOW);
+    const path = join(env.root, 'gappy.csv');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      path,
+      'customer_id,transaction_id,order_ts,amount\nc1,t1,2024-12-01,1\nc2,t2,2024-12-01,2,x\nc3,t3,2024-12-01,3,x\n' +
+        'c4,t4,2024-12-01,4\nc5,t5,2024-12-01,5,x\nc6,t6,2024-12-01,6\nc7,t7,2024-12-01,7\n',
+    );
+    const [result] = await ingestFiles(env.deps, [source(path)]);
+    expect(result).toMatchObject({ rowsRead: 7, rowsCurated: 4, rowsQuarantined: 3 });
+    const kept = await queryLake(env.deps, 'select transaction_id, source_row::integer as row from transactions_all order by 2');
+    expect(kept).toEqual([
+      { transaction_id: 't1', row: 1 },
+      { transaction_id: 't4', row: 4 },
+      { transaction_id: 't6', row: 6 },
+      { transaction_id: 't7', row: 7 },
+    ]);
+    const rejected = await queryLake(env.deps, 'select source_row::integer as row from quarantine_transactions order by 1');
+    expect(rejected.map((r) => r.row)).toEqual([2, 3, 5]);
+  });
+
   it('reports an empty and a binary file by name and still loads the other files', async () => {
     env = await tempLake({}, NOW);
     const results = await ingestFiles(env.deps, [

@@ -28,12 +28,20 @@ export interface IngestFileResult {
   readonly error?: string;
 }
 
+/** A curated file and the order dates it spans (transactions), so transforms can plan from manifests. */
+export interface CuratedFile {
+  readonly key: string;
+  readonly rows: number;
+  readonly minOrderDate?: string;
+  readonly maxOrderDate?: string;
+}
+
 export interface IngestManifest extends IngestFileResult {
   readonly kind: FileKind['kind'];
   readonly contentSha256: string;
   readonly format: SourceFormat | 'unknown';
   readonly ingestedAt: string;
-  readonly curatedKeys: readonly string[];
+  readonly curatedFiles: readonly CuratedFile[];
   readonly quarantineKey?: string;
 }
 
@@ -156,7 +164,7 @@ async function ingestFile(ctx: IngestContext, file: SourceFile, kind: FileKind):
       rowsQuarantined: 0,
       reasons: {},
       error: error.message,
-      curatedKeys: [],
+      curatedFiles: [],
     };
     await ctx.lake.putText(lakeKeys.ingestManifest(fileId), JSON.stringify(manifest, null, 2));
     return resultOf(manifest);
@@ -175,34 +183,36 @@ function resultOf(m: IngestManifest): IngestFileResult {
 async function loadRows(ctx: IngestContext, file: SourceFile, format: SourceFormat): Promise<void> {
   const c = ctx.connection;
   const path = quoteLiteral(file.path);
-  await c.run(
-    'drop table if exists ingest_rows; drop table if exists ingest_rejects; drop table if exists ingest_parsed; drop table if exists ingest_lines',
-  );
+  await c.run(`drop view if exists ingest_source; drop view if exists ingest_rows; drop table if exists ingest_rows;
+    drop table if exists ingest_rejects; drop table if exists ingest_rejected; drop table if exists ingest_reject_offsets;
+    drop table if exists ingest_parsed; drop table if exists ingest_lines`);
   try {
     if (format === 'csv') {
       const delimiter = ctx.config.input.csvDelimiter ? `, delim = ${quoteLiteral(ctx.config.input.csvDelimiter)}` : '';
       await c.run(`create temp table ingest_parsed as select * from read_csv(${path}, header = true, all_varchar = true,
         store_rejects = true, rejects_table = 'ingest_rejects', rejects_scan = 'ingest_reject_scans'${delimiter})`);
-      // Rejected CSV lines (wrong column count, bad encoding) are absent from ingest_parsed; number the
-      // kept rows around them so source_row is the data row in the file.
-      await c.run(`create temp table ingest_rows as
-        with rejected as (
-            select line - 1 as source_row, any_value(csv_line) as csv_line, string_agg(distinct error_type, ', ') as errors
-            from ingest_rejects group by line
-        ),
-        total as (select (select count(*) from ingest_parsed) + (select count(*) from rejected) as n),
-        kept_rows as (
-            select range + 1 as source_row, row_number() over (order by range) - 1 as parsed_rowid
-            from range((select n from total))
-            where range + 1 not in (select source_row from rejected)
-        )
-        select k.source_row, to_json(p) as record_json, null as reject_reason, p.*
-        from (select rowid as parsed_rowid, * from ingest_parsed) p join kept_rows k using (parsed_rowid)
+      // Rejected CSV lines (wrong column count, bad encoding) are absent from ingest_parsed. A kept row
+      // with parsed index k follows every rejected row i (1-based, in file order) whose count of kept
+      // rows before it, r_i - i, is at most k; adding those gives its data row in the file.
+      await c.run(`create temp table ingest_rejected as
+        select line - 1 as source_row, any_value(csv_line) as csv_line, string_agg(distinct error_type, ', ') as errors
+        from ingest_rejects group by line`);
+      await c.run(`create temp table ingest_reject_offsets as
+        select kept_before, max(rejected_so_far) as rejected_so_far from (
+          select source_row - row_number() over (order by source_row) as kept_before,
+                 row_number() over (order by source_row) as rejected_so_far
+          from ingest_rejected)
+        group by kept_before`);
+      // A view: record_json is only computed for the rows that are selected with it (the rejected ones).
+      await c.run(`create temp view ingest_rows as
+        select p.rowid + 1 + coalesce(o.rejected_so_far, 0) as source_row, to_json(p) as record_json,
+               null::varchar as reject_reason, p.*
+        from ingest_parsed p
+        asof left join ingest_reject_offsets o on p.rowid >= o.kept_before
         union all by name
         select source_row, to_json({'line': trim(csv_line, E'\\r\\n')}) as record_json,
                'malformed CSV row: ' || lower(errors) as reject_reason
-        from rejected`);
-      await c.run('alter table ingest_rows drop column parsed_rowid');
+        from ingest_rejected`);
     } else if (format === 'jsonl') {
       // Lines are read as text and parsed in SQL so a malformed line is quarantined, not skipped.
       await c.run(`create temp table ingest_lines as select column0 as line from read_csv(${path}, header = false,
@@ -216,8 +226,8 @@ async function loadRows(ctx: IngestContext, file: SourceFile, format: SourceForm
         from ingest_parsed`);
     } else {
       await c.run(`create temp table ingest_parsed as select columns(*)::varchar from read_parquet(${path})`);
-      await c.run(`create temp table ingest_rows as
-        select rowid + 1 as source_row, to_json(p) as record_json, null as reject_reason, p.* from ingest_parsed p`);
+      await c.run(`create temp view ingest_rows as
+        select rowid + 1 as source_row, to_json(p) as record_json, null::varchar as reject_reason, p.* from ingest_parsed p`);
     }
   } catch (error) {
     throw new UnreadableFileError(`${file.name}: cannot be read as ${format.toUpperCase()}: ${firstLine((error as Error).message)}`);
@@ -264,7 +274,7 @@ async function mapColumns(ctx: IngestContext, file: SourceFile, format: SourceFo
     }
   }
   await ctx.connection.run(`create or replace temp view ingest_source as
-    select source_row, record_json, ${selects.join(', ')} from ingest_rows where reject_reason is null`);
+    select source_row, ${selects.join(', ')} from ingest_rows where reject_reason is null`);
 }
 
 async function loadAndSplit(
@@ -274,7 +284,7 @@ async function loadAndSplit(
   kind: FileKind,
   fileId: string,
   ingestedAt: string,
-): Promise<Pick<IngestManifest, 'rowsRead' | 'rowsCurated' | 'rowsQuarantined' | 'reasons' | 'curatedKeys' | 'quarantineKey'>> {
+): Promise<Pick<IngestManifest, 'rowsRead' | 'rowsCurated' | 'rowsQuarantined' | 'reasons' | 'curatedFiles' | 'quarantineKey'>> {
   const c = ctx.connection;
   await loadRows(ctx, file, format);
   await mapColumns(ctx, file, format, kind);
@@ -315,7 +325,7 @@ async function loadAndSplit(
       spec.columns.map((col) => `cast(${lineage[col.name] ?? quoteIdent(col.name)} as ${col.type}) as ${quoteIdent(col.name)}`).join(', ');
     const curatedDir = join(stageDir, 'curated');
     await mkdir(curatedDir, { recursive: true });
-    const curatedRows = `from ingest_validated where reason is null order by source_row`;
+    const curatedRows = `from ingest_validated where reason is null`;
     if (kind.partitionedBy) {
       await c.run(`copy (select ${typed(kind.curated)}, ${quoteIdent(kind.partitionedBy)} ${curatedRows})
         to ${quoteLiteral(curatedDir)} (format parquet, compression zstd, partition_by (${quoteIdent(kind.partitionedBy)}),
@@ -330,11 +340,18 @@ async function loadAndSplit(
     const rawColumns = new Set(kind.canonical.map((c) => `${c}_raw`));
     const rawOrNull = (column: string) => (rawColumns.has(column) ? column : `null as ${column}`);
     const quarantinePath = join(stageDir, 'quarantine.parquet');
-    const rejected = `select source_row, reason, ${RAW_QUARANTINE_COLUMNS.map(rawOrNull).join(', ')}, record_json
+    // Original rows are turned into JSON only for the rejected ones, which are few.
+    const rejected = `with reasons as (
+        select source_row, reason, ${RAW_QUARANTINE_COLUMNS.map(rawOrNull).join(', ')}
         from ingest_validated where reason is not null
-      union all
-      select source_row, reject_reason as reason, ${RAW_QUARANTINE_COLUMNS.map((col) => `null as ${col}`).join(', ')}, record_json
-        from ingest_rows where reject_reason is not null`;
+        union all
+        select source_row, reject_reason as reason, ${RAW_QUARANTINE_COLUMNS.map((col) => `null as ${col}`).join(', ')}
+        from ingest_rows where reject_reason is not null
+      ),
+      originals as (
+        select source_row, record_json from ingest_rows where source_row in (select source_row from reasons)
+      )
+      select reasons.*, originals.record_json from reasons join originals using (source_row)`;
     await c.run(`copy (select ${typed(quarantineTable)} from (${rejected}) order by source_row)
       to ${quoteLiteral(quarantinePath)} (format parquet, compression zstd)`);
 
@@ -354,11 +371,19 @@ async function loadAndSplit(
       reasons[kindOfReason] = (reasons[kindOfReason] ?? 0) + Number(r.n);
     }
 
-    const curatedKeys: string[] = [];
+    const curatedFiles: CuratedFile[] = [];
     for (const path of await listFiles(curatedDir)) {
       const key = kind.curatedPrefix + relative(curatedDir, path).split(sep).join('/');
+      const dates = kind.partitionedBy
+        ? `, strftime(min(order_date), '%Y-%m-%d') as min_date, strftime(max(order_date), '%Y-%m-%d') as max_date`
+        : '';
+      const [stats] = await queryRows(c, `select count(*)::integer as n${dates} from read_parquet(${quoteLiteral(path)})`);
       await ctx.lake.upload(path, key);
-      curatedKeys.push(key);
+      curatedFiles.push({
+        key,
+        rows: Number(stats?.n ?? 0),
+        ...(stats?.min_date ? { minOrderDate: String(stats.min_date), maxOrderDate: String(stats.max_date) } : {}),
+      });
     }
     const rowsQuarantined = Number(totals?.rows_quarantined ?? 0);
     let quarantineKey: string | undefined;
@@ -371,7 +396,7 @@ async function loadAndSplit(
       rowsCurated: Number(totals?.rows_curated ?? 0),
       rowsQuarantined,
       reasons,
-      curatedKeys,
+      curatedFiles,
       ...(quarantineKey ? { quarantineKey } : {}),
     };
   } finally {

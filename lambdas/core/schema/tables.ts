@@ -23,7 +23,7 @@ export interface TableSpec {
   readonly name: string;
   readonly description: string;
   /** Where the table lives in the lake: curated data is partitioned by month, marts are snapshots. */
-  readonly layer: 'curated' | 'quarantine' | 'mart';
+  readonly layer: 'curated' | 'quarantine' | 'mart' | 'state';
   /** The Hive partition column, carried in the path rather than inside the Parquet files. */
   readonly partition: ColumnSpec;
   /** Columns that identify a row within one partition. */
@@ -284,6 +284,73 @@ export const martTables: readonly TableSpec[] = [
   cohortRetentionTable,
   segmentSummaryTable,
   lifecycleTransitionsTable,
+];
+
+/**
+ * The running state a transform carries to the next one, so a daily run merges only new data:
+ * per-customer aggregates, recent daily revenue for the current-value window, and cohort activity.
+ * Published with each snapshot under state/; not catalogued for BI.
+ */
+export const customerStateTable: TableSpec = {
+  name: 'customer_state',
+  description: 'Per-customer aggregates of every transaction up to as_of_date, merged run by run.',
+  layer: 'state',
+  partition: asOfDate,
+  key: ['customer_id'],
+  perCustomer: true,
+  columns: [
+    customerId,
+    { name: 'orders', type: 'BIGINT', description: 'Orders (amount > 0, not returns).' },
+    { name: 'returns', type: 'BIGINT', description: 'Returns.' },
+    { name: 'net_revenue', type: 'DECIMAL(18,2)', description: 'Sum of all amounts.' },
+    { name: 'returned_amount', type: 'DECIMAL(18,2)', description: 'Sum of return amounts.' },
+    { name: 'first_order_date', type: 'DATE', description: 'First order date.' },
+    { name: 'last_order_date', type: 'DATE', description: 'Last order date.' },
+    { name: 'order_days', type: 'BIGINT', description: 'Distinct order dates.' },
+    { name: 'previous_order_date', type: 'DATE', description: 'The distinct order date before last_order_date.' },
+    { name: 'purchase_days', type: 'BIGINT', description: 'Distinct dates with a non-return transaction.' },
+    { name: 'first_purchase_date', type: 'DATE', description: 'First purchase day.' },
+    { name: 'last_purchase_date', type: 'DATE', description: 'Last purchase day.' },
+    { name: 'first_purchase_day_total', type: 'DECIMAL(18,2)', description: 'Total of the first purchase day.' },
+    { name: 'purchase_day_total_sum', type: 'DECIMAL(18,2)', description: 'Sum of all purchase-day totals.' },
+  ],
+};
+
+export const recentRevenueDaysTable: TableSpec = {
+  name: 'recent_revenue_days',
+  description: 'Net revenue per customer and day inside the current-value window ending at as_of_date.',
+  layer: 'state',
+  partition: asOfDate,
+  key: ['customer_id', 'order_date'],
+  perCustomer: false,
+  columns: [
+    customerId,
+    { name: 'order_date', type: 'DATE', description: 'Day.' },
+    { name: 'net_amount', type: 'DECIMAL(18,2)', description: 'Net amount of the day.' },
+  ],
+};
+
+export const cohortActivityTable: TableSpec = {
+  name: 'cohort_activity',
+  description: 'Per cohort and month since the first order: active customers, orders and net revenue.',
+  layer: 'state',
+  partition: asOfDate,
+  key: ['cohort_start', 'months_since_first'],
+  perCustomer: false,
+  columns: [
+    { name: 'cohort_start', type: 'DATE', description: 'First day of the cohort month.' },
+    { name: 'months_since_first', type: 'BIGINT', description: 'Calendar months from the cohort month.' },
+    { name: 'active_customers', type: 'BIGINT', description: 'Cohort customers with an order that month.' },
+    { name: 'orders', type: 'BIGINT', description: 'Orders that month.' },
+    { name: 'revenue', type: 'DECIMAL(18,2)', description: 'Net amount that month, from each customer\'s first order on.' },
+  ],
+};
+
+/** State tables: the model that computes each, and the source its previous version is read as. */
+export const stateTables: readonly { readonly spec: TableSpec; readonly model: string; readonly previousSource: string }[] = [
+  { spec: customerStateTable, model: 'int_customer_state', previousSource: 'previous_customer_state' },
+  { spec: recentRevenueDaysTable, model: 'int_recent_revenue_days', previousSource: 'previous_recent_revenue_days' },
+  { spec: cohortActivityTable, model: 'int_cohort_activity', previousSource: 'previous_cohort_activity' },
 ];
 
 export const allTables: readonly TableSpec[] = [

@@ -1,0 +1,238 @@
+import {
+  GetQueryExecutionCommand,
+  StartQueryExecutionCommand,
+  StopQueryExecutionCommand,
+  type AthenaClient,
+  type QueryExecution,
+} from '@aws-sdk/client-athena';
+import {
+  assertAthenaDatabaseName,
+  customer360Columns,
+  customer360View,
+  quoteAthenaIdentifier as q,
+  type AthenaStatement,
+  type Customer360Column,
+} from '../core/exports.ts';
+import { cohortRetentionTable, martTables, transactionsTable, type TableSpec } from '../core/schema/tables.ts';
+
+/** Runs SQL in an Athena workgroup through client-athena and keeps the BI views in step with the marts. */
+
+export class AthenaQueryError extends Error {
+  override readonly name = 'AthenaQueryError';
+  constructor(
+    message: string,
+    readonly queryExecutionId: string,
+    readonly state: 'FAILED' | 'CANCELLED',
+  ) {
+    super(message);
+  }
+}
+
+export class AthenaQueryTimeoutError extends Error {
+  override readonly name = 'AthenaQueryTimeoutError';
+  constructor(
+    message: string,
+    readonly queryExecutionId: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface AthenaQuery extends AthenaStatement {
+  readonly workGroup: string;
+  /** Default database for unqualified table names. */
+  readonly database?: string;
+}
+
+export interface AthenaPolling {
+  /** Give up (and stop the query) after this long; default 5 minutes. */
+  readonly timeoutMs?: number;
+  /** First wait between status checks; doubled after each check up to maxDelayMs. */
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+  /** Injectable for tests. */
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
+}
+
+export interface AthenaQueryResult {
+  readonly queryExecutionId: string;
+  /** s3:// URL of the result: the CSV (with a header row) for a SELECT. */
+  readonly outputLocation: string;
+  readonly dataScannedBytes: number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function failureReason(execution: QueryExecution | undefined): string {
+  const status = execution?.Status;
+  return status?.AthenaError?.ErrorMessage ?? status?.StateChangeReason ?? 'no reason given';
+}
+
+/**
+ * Starts a query and polls until it finishes, waiting longer between checks the longer it runs
+ * (Athena limits GetQueryExecution calls per account). FAILED and CANCELLED queries throw
+ * AthenaQueryError with Athena's reason; a query still running at the timeout is stopped, so it
+ * does not keep scanning (and billing), and AthenaQueryTimeoutError is thrown.
+ */
+export async function runAthenaQuery(client: AthenaClient, query: AthenaQuery, polling: AthenaPolling = {}): Promise<AthenaQueryResult> {
+  const { timeoutMs = 300_000, initialDelayMs = 250, maxDelayMs = 5_000, sleep = defaultSleep, now = Date.now } = polling;
+  const started = now();
+  const start = await client.send(
+    new StartQueryExecutionCommand({
+      QueryString: query.sql,
+      WorkGroup: query.workGroup,
+      ...(query.database === undefined ? {} : { QueryExecutionContext: { Database: query.database } }),
+      ...(query.executionParameters === undefined ? {} : { ExecutionParameters: [...query.executionParameters] }),
+    }),
+  );
+  const id = start.QueryExecutionId;
+  if (!id) throw new Error(`Athena returned no query execution id in workgroup ${query.workGroup}`);
+
+  let delay = initialDelayMs;
+  for (;;) {
+    const { QueryExecution: execution } = await client.send(new GetQueryExecutionCommand({ QueryExecutionId: id }));
+    const state = execution?.Status?.State;
+    if (state === 'SUCCEEDED') {
+      const outputLocation = execution?.ResultConfiguration?.OutputLocation;
+      if (!outputLocation) throw new Error(`Athena query ${id} succeeded without an output location`);
+      return { queryExecutionId: id, outputLocation, dataScannedBytes: execution?.Statistics?.DataScannedInBytes ?? 0 };
+    }
+    if (state === 'FAILED' || state === 'CANCELLED') {
+      throw new AthenaQueryError(`Athena query ${id} ${state.toLowerCase()}: ${failureReason(execution)}`, id, state);
+    }
+    const remaining = timeoutMs - (now() - started);
+    if (remaining <= 0) {
+      await client.send(new StopQueryExecutionCommand({ QueryExecutionId: id }));
+      throw new AthenaQueryTimeoutError(`Athena query ${id} did not finish within ${timeoutMs} ms and was stopped`, id);
+    }
+    await sleep(Math.min(delay, remaining));
+    delay = Math.min(delay * 2, maxDelayMs);
+  }
+}
+
+const datePattern = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+function assertSnapshotDate(snapshotDate: string): void {
+  if (!datePattern.test(snapshotDate)) throw new Error(`snapshot date "${snapshotDate}" is not YYYY-MM-DD`);
+}
+
+function customer360Expression(column: Customer360Column, perCustomer: readonly TableSpec[], snapshotDate: string): string {
+  const { source } = column;
+  switch (source.kind) {
+    case 'customer_key':
+      return perCustomer.length === 1
+        ? `${q(perCustomer[0]?.name ?? '')}.${q('customer_id')}`
+        : `coalesce(${perCustomer.map((t) => `${q(t.name)}.${q('customer_id')}`).join(', ')})`;
+    case 'snapshot_date':
+      return `DATE '${snapshotDate}'`;
+    case 'column':
+      return `${q(source.table)}.${q(source.column)}`;
+    case 'month_of':
+      return `substr(CAST(${q(source.table)}.${q(source.column)} AS varchar), 1, 7)`;
+  }
+}
+
+/**
+ * customer_360: every per-customer mart of one snapshot, full-outer-joined on customer_id (prospects
+ * are in customer_lifecycle only). The snapshot date is written into the view as a literal when the
+ * view is (re)created after a publish, so Athena prunes to that one partition of each mart instead
+ * of scanning every snapshot to find the latest, and the view switches to a new snapshot in one
+ * statement, only after all of its partitions are in place.
+ */
+export function customer360ViewSql(database: string, snapshotDate: string, tables: readonly TableSpec[] = martTables): string {
+  assertAthenaDatabaseName(database);
+  assertSnapshotDate(snapshotDate);
+  const perCustomer = tables.filter((t) => t.perCustomer);
+  const columns = customer360Columns(tables);
+  const snapshotOf = (table: TableSpec) =>
+    `(SELECT * FROM ${q(database)}.${q(table.name)} WHERE ${q('as_of_date')} = DATE '${snapshotDate}') AS ${q(table.name)}`;
+  const [first, ...rest] = perCustomer;
+  if (first === undefined) throw new Error('customer_360 needs at least one per-customer table');
+  const joins = rest.map((table, index) => {
+    const joined = perCustomer.slice(0, index + 1).map((t) => `${q(t.name)}.${q('customer_id')}`);
+    const key = joined.length === 1 ? (joined[0] ?? '') : `coalesce(${joined.join(', ')})`;
+    return `FULL OUTER JOIN ${snapshotOf(table)}\n  ON ${q(table.name)}.${q('customer_id')} = ${key}`;
+  });
+  return [
+    `CREATE OR REPLACE VIEW ${q(customer360View)} AS`,
+    'SELECT',
+    columns.map((c) => `  ${customer360Expression(c, perCustomer, snapshotDate)} AS ${q(c.name)}`).join(',\n'),
+    `FROM ${snapshotOf(first)}`,
+    ...joins,
+  ].join('\n');
+}
+
+export const cohortMatrixView = 'cohort_matrix';
+/** Columns month_00 … month_24: two years of retention, the span a cohort chart usually shows. */
+export const cohortMatrixMonths = 24;
+
+/**
+ * cohort_matrix: one row per acquisition cohort, retention_rate by months since the first order as
+ * columns (the classic triangle). Months not yet observable stay NULL, not zero, as in the mart.
+ */
+export function cohortMatrixViewSql(database: string, snapshotDate: string): string {
+  assertAthenaDatabaseName(database);
+  assertSnapshotDate(snapshotDate);
+  const months = Array.from({ length: cohortMatrixMonths + 1 }, (_, month) => month);
+  return [
+    `CREATE OR REPLACE VIEW ${q(cohortMatrixView)} AS`,
+    'SELECT',
+    `  ${q('cohort_month')},`,
+    `  DATE '${snapshotDate}' AS ${q('as_of_date')},`,
+    `  max(${q('cohort_size')}) AS ${q('cohort_size')},`,
+    months
+      .map(
+        (month) =>
+          `  max(CASE WHEN ${q('months_since_first')} = ${month} THEN ${q('retention_rate')} END) AS ${q(`month_${String(month).padStart(2, '0')}`)}`,
+      )
+      .join(',\n'),
+    `FROM ${q(database)}.${q(cohortRetentionTable.name)}`,
+    `WHERE ${q('as_of_date')} = DATE '${snapshotDate}'`,
+    `GROUP BY ${q('cohort_month')}`,
+  ].join('\n');
+}
+
+export const latestTransactionsView = 'latest_transactions';
+
+/**
+ * latest_transactions: the current version of each transaction_id (a later file replaces an earlier
+ * row), with the same tie-break as sql/staging/stg_transactions.sql.
+ */
+export function latestTransactionsViewSql(database: string): string {
+  assertAthenaDatabaseName(database);
+  const columns = [...transactionsTable.columns.map((c) => c.name), transactionsTable.partition.name].map(q);
+  return [
+    `CREATE OR REPLACE VIEW ${q(latestTransactionsView)} AS`,
+    `SELECT ${columns.join(', ')}`,
+    'FROM (',
+    `  SELECT *, row_number() OVER (PARTITION BY ${q('transaction_id')} ORDER BY ${q('ingested_at')} DESC, ${q('file_id')} DESC, ${q('source_row')} DESC) AS ${q('version_rank')}`,
+    `  FROM ${q(database)}.${q(transactionsTable.name)}`,
+    ')',
+    `WHERE ${q('version_rank')} = 1`,
+  ].join('\n');
+}
+
+export interface AthenaViewsTarget {
+  readonly workGroup: string;
+  readonly database: string;
+  /** The latest published as_of_date (the greatest date in _manifests/published.json). */
+  readonly snapshotDate: string;
+}
+
+/**
+ * Creates or replaces the BI views (customer_360, cohort_matrix, latest_transactions) for the latest
+ * published snapshot, in `database` (the query's default database, which is where Athena puts an
+ * unqualified view name). Call it after the snapshot's Glue partitions are published.
+ */
+export async function ensureAthenaViews(client: AthenaClient, target: AthenaViewsTarget, polling: AthenaPolling = {}): Promise<string[]> {
+  const views: [string, string][] = [
+    [customer360View, customer360ViewSql(target.database, target.snapshotDate)],
+    [cohortMatrixView, cohortMatrixViewSql(target.database, target.snapshotDate)],
+    [latestTransactionsView, latestTransactionsViewSql(target.database)],
+  ];
+  for (const [, sql] of views) {
+    await runAthenaQuery(client, { sql, workGroup: target.workGroup, database: target.database }, polling);
+  }
+  return views.map(([name]) => name);
+}

@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PipelineConfig } from './config.ts';
+import type { CuratedFile, IngestManifest } from './ingest/ingest.ts';
+import { lakeKeys, type Lake } from './lake.ts';
+import { MODEL_LAYERS } from './models/runner.ts';
+import { readSqlFile } from './sql-files.ts';
+import type { PublishedSnapshot } from './snapshots.ts';
+
+/** Which curated files a transform reads and what it merges them into. */
+export interface TransformPlan {
+  readonly mode: 'full' | 'incremental';
+  /** Why the mode was chosen, for the run summary and manifest. */
+  readonly reason: string;
+  /** Curated transaction files to read: all of them (full) or those with data after the state (incremental). */
+  readonly batchKeys: readonly string[];
+  /** Only transactions after this date are new (incremental); undefined on a full rebuild. */
+  readonly stateAsOfDate?: string;
+  /** Every curated file the new state accounts for, with its latest order date. */
+  readonly curatedFiles: Readonly<Record<string, string>>;
+  /** Fingerprint of what the state depends on; a mismatch forces a full rebuild. */
+  readonly stateFingerprint: string;
+}
+
+/** Curated transaction files and the order dates they span, from the ingest manifests. */
+export async function curatedTransactionFiles(lake: Lake): Promise<Map<string, CuratedFile>> {
+  const files = new Map<string, CuratedFile>();
+  for (const { key } of await lake.list(lakeKeys.ingestManifests)) {
+    const text = await lake.getText(key);
+    if (text === undefined) continue;
+    const manifest = JSON.parse(text) as Partial<IngestManifest>;
+    if (manifest.status !== 'ingested' || (manifest.kind ?? 'transactions') !== 'transactions') continue;
+    for (const file of manifest.curatedFiles ?? []) files.set(file.key, file);
+  }
+  return files;
+}
+
+/**
+ * What the state depends on besides the data: the SQL of the staging and intermediate models and the
+ * current-value window. Editing a model or that setting makes the next run rebuild in full.
+ */
+export async function stateFingerprint(sqlDir: string, config: PipelineConfig): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ currentValueMonths: config.clv.currentValueMonths }));
+  for (const layer of MODEL_LAYERS.filter((l) => l !== 'marts')) {
+    let files: string[] = [];
+    try {
+      files = (await readdir(join(sqlDir, layer))).filter((f) => f.endsWith('.sql')).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    for (const file of files) hash.update(`${layer}/${file}\n${await readSqlFile(sqlDir, join(layer, file))}`);
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Full rebuild unless asked for, or unless the previous snapshot's state can be extended: it exists,
+ * was built by the same models, and every file not yet merged holds only orders after its date.
+ * Files merged before but holding orders after the state date are read again for those orders.
+ */
+export function planTransform(input: {
+  readonly files: ReadonlyMap<string, CuratedFile>;
+  readonly previous?: { readonly asOfDate: string; readonly snapshot: PublishedSnapshot };
+  readonly fingerprint: string;
+  readonly forceFull: boolean;
+}): TransformPlan {
+  const allDates = Object.fromEntries([...input.files].map(([key, f]) => [key, f.maxOrderDate ?? '9999-12-31']));
+  const full = (reason: string): TransformPlan => ({
+    mode: 'full',
+    reason,
+    batchKeys: [...input.files.keys()].sort(),
+    curatedFiles: allDates,
+    stateFingerprint: input.fingerprint,
+  });
+  if (input.forceFull) return full('full rebuild requested');
+  const previous = input.previous;
+  const state = previous?.snapshot.state;
+  if (!previous || !state) return full('no earlier snapshot with state');
+  if (previous.snapshot.stateFingerprint !== input.fingerprint) return full('models or settings changed since the state was built');
+  const merged = previous.snapshot.curatedFiles ?? {};
+  if (Object.keys(merged).some((key) => !input.files.has(key))) return full('curated files merged earlier are gone');
+  const batchKeys: string[] = [];
+  for (const [key, file] of input.files) {
+    if (file.minOrderDate === undefined || file.maxOrderDate === undefined) return full(`no order dates recorded for ${key}`);
+    const mergedMax = merged[key];
+    if (mergedMax === undefined) {
+      if (file.minOrderDate <= previous.asOfDate) {
+        return full(`${key} has orders on or before ${previous.asOfDate}, the date of the state`);
+      }
+      batchKeys.push(key);
+    } else if (mergedMax > previous.asOfDate) {
+      batchKeys.push(key);
+    }
+  }
+  return {
+    mode: 'incremental',
+    reason: `${batchKeys.length} file(s) with orders after ${previous.asOfDate}`,
+    batchKeys: batchKeys.sort(),
+    stateAsOfDate: previous.asOfDate,
+    curatedFiles: allDates,
+    stateFingerprint: input.fingerprint,
+  };
+}

@@ -1,0 +1,66 @@
+-- Cohort activity (cohort month x months since the first order): the previous snapshot's activity
+-- plus this batch's. A customer counts as active in a month once: in the batch only for months
+-- after the month of their last order in the previous state. Revenue counts transactions from the
+-- customer's first order on.
+with previous as (
+    select * from previous_cohort_activity
+),
+
+previous_last_orders as (
+    select customer_id, last_order_date from previous_customer_state
+),
+
+first_orders as (
+    select customer_id, first_order_date from int_customer_state
+    where first_order_date is not null
+),
+
+transactions as (
+    select * from stg_transactions
+),
+
+batch_customer_months as (
+    select
+        date_trunc('month', first_orders.first_order_date) as cohort_start,
+        date_trunc('month', transactions.order_date) as activity_month,
+        transactions.customer_id,
+        count(*) filter (where transactions.is_order) as orders,
+        sum(transactions.amount) as revenue
+    from transactions
+    inner join first_orders on transactions.customer_id = first_orders.customer_id
+    where transactions.order_date >= first_orders.first_order_date
+    group by all
+),
+
+batch_activity as (
+    select
+        batch_customer_months.cohort_start,
+        datediff('month', batch_customer_months.cohort_start, batch_customer_months.activity_month) as months_since_first,
+        count(*) filter (
+            where batch_customer_months.orders > 0
+                and (
+                    previous_last_orders.last_order_date is null
+                    or batch_customer_months.activity_month > date_trunc('month', previous_last_orders.last_order_date)
+                )
+        ) as active_customers,
+        sum(batch_customer_months.orders) as orders,
+        sum(batch_customer_months.revenue) as revenue
+    from batch_customer_months
+    left join previous_last_orders on batch_customer_months.customer_id = previous_last_orders.customer_id
+    group by all
+),
+
+final as (
+    select
+        coalesce(batch_activity.cohort_start, previous.cohort_start) as cohort_start,
+        coalesce(batch_activity.months_since_first, previous.months_since_first) as months_since_first,
+        coalesce(previous.active_customers, 0) + coalesce(batch_activity.active_customers, 0) as active_customers,
+        coalesce(previous.orders, 0) + coalesce(batch_activity.orders, 0) as orders,
+        coalesce(previous.revenue, 0) + coalesce(batch_activity.revenue, 0) as revenue
+    from previous
+    full outer join batch_activity
+        on previous.cohort_start = batch_activity.cohort_start
+        and previous.months_since_first = batch_activity.months_since_first
+)
+
+select * from final

@@ -1,0 +1,121 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateTransactions } from '../../lambdas/core/generate.ts';
+import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
+import { Random } from '../../lambdas/core/random.ts';
+import { martTables } from '../../lambdas/core/schema/tables.ts';
+import { queryLake, source, tempLake } from '../support/pipeline.ts';
+
+type Env = Awaited<ReturnType<typeof tempLake>>;
+
+async function martContents(env: Env): Promise<Record<string, unknown[]>> {
+  const contents: Record<string, unknown[]> = {};
+  for (const { name } of martTables) contents[name] = await queryLake(env.deps, `select * from ${name} order by all`);
+  return contents;
+}
+
+/** Splits a generated CSV into files by order date at random cut dates: daily batches of varying length. */
+async function splitByDate(env: Env, seed: number, batches: number): Promise<{ path: string; lastDate: string }[]> {
+  const file = join(env.root, `all-${seed}.csv`);
+  await generateTransactions({ customers: 600, seed, start: '2024-01-01', months: 8, out: file });
+  const [header, ...lines] = (await readFile(file, 'utf8')).trim().split('\n');
+  const dateOf = (line: string) => line.split(',')[2]!.slice(0, 10);
+  const dates = [...new Set(lines.map(dateOf))].sort();
+  const random = new Random(seed);
+  const cuts = new Set<string>();
+  while (cuts.size < batches - 1) cuts.add(dates[Math.floor(random.uniform() * (dates.length - 1))]!);
+  const ends = [...cuts].sort().concat(dates.at(-1)!);
+  let start = '';
+  const files: { path: string; lastDate: string }[] = [];
+  for (const [i, end] of ends.entries()) {
+    const path = join(env.root, `batch-${seed}-${i}.csv`);
+    const rows = lines.filter((line) => dateOf(line) > start && dateOf(line) <= end);
+    await writeFile(path, [header, ...rows].join('\n'));
+    files.push({ path, lastDate: end });
+    start = end;
+  }
+  return files;
+}
+
+describe('incremental transforms', () => {
+  let env: Env | undefined;
+  afterEach(async () => {
+    await env?.cleanup();
+    env = undefined;
+  });
+
+  it.each([11, 23, 37])('give exactly the marts of a full rebuild for random daily batches (seed %i)', async (seed) => {
+    env = await tempLake({ clv: { minCustomers: 20 } });
+    const batches = await splitByDate(env, seed, 6);
+    const modes: string[] = [];
+    for (const batch of batches) {
+      await ingestFiles(env.deps, [source(batch.path)]);
+      const result = await transform(env.deps, { asOfDate: batch.lastDate });
+      modes.push(result.mode);
+    }
+    expect(modes).toEqual(['full', 'incremental', 'incremental', 'incremental', 'incremental', 'incremental']);
+    const incremental = await martContents(env);
+    const rebuilt = await transform(env.deps, { asOfDate: batches.at(-1)!.lastDate, full: true });
+    expect(rebuilt.mode).toBe('full');
+    const full = await martContents(env);
+    for (const { name } of martTables) expect(incremental[name], name).toEqual(full[name]);
+  });
+
+  it('reads only the files with data after the previous snapshot', async () => {
+    env = await tempLake();
+    const batches = await splitByDate(env, 5, 3);
+    for (const batch of batches.slice(0, 2)) {
+      await ingestFiles(env.deps, [source(batch.path)]);
+      await transform(env.deps, { asOfDate: batch.lastDate });
+    }
+    await ingestFiles(env.deps, [source(batches[2]!.path)]);
+    const last = await transform(env.deps, { asOfDate: batches[2]!.lastDate });
+    const [{ files } = {}] = await queryLake(env.deps, 'select count(distinct file_id)::integer as files from transactions_all');
+    expect(files).toBe(3);
+    expect(last).toMatchObject({ mode: 'incremental' });
+    // The third batch spans one or more order months; each is one curated file of that batch.
+    const [{ months } = {}] = await queryLake(
+      env.deps,
+      `select count(distinct order_month)::integer as months from transactions_all
+       where order_date > date '${batches[1]!.lastDate}'`,
+    );
+    expect(last.filesRead).toBe(months);
+  });
+
+  it('rebuilds in full when a new file holds orders dated before the state, or repeats merged transaction ids', async () => {
+    env = await tempLake();
+    const first = join(env.root, 'first.csv');
+    await writeFile(first, 'customer_id,transaction_id,order_ts,amount\nc1,t1,2024-03-01,10\nc2,t2,2024-03-05,20\n');
+    await ingestFiles(env.deps, [source(first)]);
+    expect((await transform(env.deps)).mode).toBe('full');
+
+    const late = join(env.root, 'late.csv');
+    await writeFile(late, 'customer_id,transaction_id,order_ts,amount\nc3,t3,2024-03-02,5\nc1,t4,2024-03-09,7\n');
+    await ingestFiles(env.deps, [source(late)]);
+    const afterLate = await transform(env.deps);
+    expect(afterLate).toMatchObject({ mode: 'full', asOfDate: '2024-03-09' });
+    expect(afterLate.modeReason).toMatch(/has orders on or before 2024-03-05/);
+
+    const replacing = join(env.root, 'replacing.csv');
+    await writeFile(replacing, 'customer_id,transaction_id,order_ts,amount\nc2,t2,2024-03-12,25\n');
+    await ingestFiles(env.deps, [source(replacing)]);
+    const afterReplace = await transform(env.deps);
+    expect(afterReplace).toMatchObject({ mode: 'full', modeReason: 'a new file repeats transaction_ids of merged history' });
+    const [c2] = await queryLake(env.deps, "select monetary, frequency from customer_rfm where customer_id = 'c2'");
+    expect(c2).toEqual({ monetary: 25, frequency: 1 });
+  });
+
+  it('rebuilds in full when the models or state settings change', async () => {
+    env = await tempLake();
+    const batches = await splitByDate(env, 3, 2);
+    await ingestFiles(env.deps, [source(batches[0]!.path)]);
+    await transform(env.deps, { asOfDate: batches[0]!.lastDate });
+    await ingestFiles(env.deps, [source(batches[1]!.path)]);
+    const changed = await transform(
+      { ...env.deps, config: { ...env.deps.config, clv: { ...env.deps.config.clv, currentValueMonths: 6 } } },
+      { asOfDate: batches[1]!.lastDate },
+    );
+    expect(changed).toMatchObject({ mode: 'full', modeReason: 'models or settings changed since the state was built' });
+  });
+});
