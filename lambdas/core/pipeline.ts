@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import type { PipelineConfig } from './config.ts';
 import { openDuckDb } from './duckdb.ts';
 import { ingestSourceFile, type FileKindName, type IngestFileResult } from './ingest/ingest.ts';
+
+export { fileKindFromKey, type FileKindName } from './ingest/ingest.ts';
 import type { SourceFile } from './ingest/source-file.ts';
 import type { Lake } from './lake.ts';
 import { clvProgramModel, type ClvFitReport } from './clv-model.ts';

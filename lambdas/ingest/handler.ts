@@ -4,7 +4,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { createS3Client } from '../adapters/open-lake.ts';
 import { S3Lake } from '../adapters/s3-lake.ts';
-import { ingestFiles, type PipelineDeps } from '../core/pipeline.ts';
+import { fileKindFromKey, ingestFiles, type PipelineDeps } from '../core/pipeline.ts';
 import { readPipelineSettings } from '../shared/env.ts';
 import { logger, withLambdaContext } from '../shared/logger.ts';
 
@@ -47,7 +47,8 @@ async function ingestMessage(record: SQSRecord): Promise<void> {
     const downloadDir = await mkdtemp(join(settings.workDir, 'raw-'));
     try {
       const [path] = await new S3Lake(s3, bucket).fetch([key], downloadDir);
-      for (const result of await ingestFiles(deps, [{ name: `s3://${bucket}/${key}`, path: path as string }])) {
+      const files = [{ name: `s3://${bucket}/${key}`, path: path as string }];
+      for (const result of await ingestFiles(deps, files, fileKindFromKey(key))) {
         if (result.status === 'failed') logger.warn('file not ingested; see its manifest', { result });
         else logger.info(`file ${result.status}`, { result });
       }

@@ -10,9 +10,13 @@ import { newRunId } from '../core/transform.ts';
 import { readEnv, readPipelineSettings } from '../shared/env.ts';
 import { logger, withLambdaContext } from '../shared/logger.ts';
 
-/** On-demand `{ "asOfDate": "YYYY-MM-DD" }`; the EventBridge schedule sends none, and the core takes the latest order date. */
+/**
+ * On-demand `{ "asOfDate": "YYYY-MM-DD", "full": true }`, both optional; the EventBridge schedule sends
+ * neither: the latest order date, merged incrementally into the previous snapshot where possible.
+ */
 export interface TransformEvent {
   readonly asOfDate?: unknown;
+  readonly full?: unknown;
 }
 
 const settings = readPipelineSettings();
@@ -52,10 +56,13 @@ export const handler = withLambdaContext(async (event: TransformEvent | undefine
   if (asOfDate !== undefined && typeof asOfDate !== 'string') {
     throw new TypeError(`asOfDate must be a YYYY-MM-DD string, got ${JSON.stringify(asOfDate)}`);
   }
+  if (event?.full !== undefined && typeof event.full !== 'boolean') {
+    throw new TypeError(`full must be true or false, got ${JSON.stringify(event.full)}`);
+  }
   const runId = newRunId(new Date());
   logger.appendKeys({ run_id: runId, as_of_date: asOfDate ?? 'latest' });
   try {
-    const result = await transform(deps, { asOfDate, runId, onPublished: publishToCatalog });
+    const result = await transform(deps, { asOfDate, runId, full: event?.full === true, onPublished: publishToCatalog });
     logger.appendKeys({ as_of_date: result.asOfDate });
     logger.info('snapshot published', { tables: result.tables });
     return result;

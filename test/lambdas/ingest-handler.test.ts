@@ -189,4 +189,19 @@ describe('ingest handler (SQS-wrapped S3 notifications, lake on s3rver)', () => 
 
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-garbage' }] });
   });
+
+  it('ingests a file under a customers/ folder as a customers file', async () => {
+    const key = 'raw/customers/crm export.csv';
+    await s3.client.send(
+      new PutObjectCommand({ Bucket: 'raw-bucket', Key: key, Body: 'customer_id,signup_ts\nprospect-1,2024-01-05\n' }),
+    );
+    const response = await handler(sqsEvent([{ messageId: 'm-c', body: s3Notification('raw-bucket', key) }]), context);
+    expect(response).toEqual({ batchItemFailures: [] });
+    const customers = await lake.list('curated/customers/');
+    expect(customers).toHaveLength(1);
+    const manifests = await Promise.all(
+      (await lake.list('_manifests/ingest/')).map(async (o) => JSON.parse((await lake.getText(o.key)) as string) as IngestManifest),
+    );
+    expect(manifests.find((m) => m.source === `s3://raw-bucket/${key}`)).toMatchObject({ kind: 'customers', rowsCurated: 1 });
+  });
 });

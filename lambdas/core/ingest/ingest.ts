@@ -102,6 +102,17 @@ const ACQUISITION_COSTS: FileKind = {
 
 export type FileKindName = FileKind['kind'];
 
+/**
+ * The kind of an uploaded file from its key: a `customers/` or `acquisition_costs/` folder anywhere
+ * in the path marks those kinds (e.g. raw/customers/crm-export.csv); everything else is transactions.
+ */
+export function fileKindFromKey(key: string): FileKindName {
+  const folders = key.split('/').slice(0, -1);
+  if (folders.includes('customers')) return 'customers';
+  if (folders.includes('acquisition_costs')) return 'acquisition_costs';
+  return 'transactions';
+}
+
 const FILE_KINDS: Readonly<Record<FileKindName, FileKind>> = {
   transactions: TRANSACTIONS,
   customers: CUSTOMERS,
