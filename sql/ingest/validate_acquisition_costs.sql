@@ -24,8 +24,6 @@ checked as (
 final as (
     select
         source_row,
-        customer_id_raw,
-        acquisition_cost_raw as amount_raw,
         customer_id,
         acquisition_cost,
         coalesce(

@@ -27,7 +27,6 @@ checked as (
 final as (
     select
         source_row,
-        customer_id_raw,
         customer_id,
         cast(signup_ts as date) as signup_date,
         coalesce(

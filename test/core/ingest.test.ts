@@ -88,6 +88,28 @@ describe('ingest', () => {
     expect(rejected.map((r) => r.row)).toEqual([2, 3, 5]);
   });
 
+  it('converts ISO timestamps with a UTC offset to UTC', async () => {
+    env = await tempLake({}, NOW);
+    const path = join(env.root, 'offsets.csv');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      path,
+      'customer_id,transaction_id,order_ts,amount\nc1,t1,2024-12-02T01:15:00+02:00,1\nc1,t2,2024-12-02T22:30:00-05:00,1\n' +
+        'c1,t3,2024-12-02T10:00:00Z,1\nc1,t4,2024-12-02 10:00:00,1\n',
+    );
+    await ingestFiles(env.deps, [source(path)]);
+    const rows = await queryLake(
+      env.deps,
+      "select transaction_id, strftime(order_ts, '%Y-%m-%d %H:%M') as ts, strftime(order_date, '%Y-%m-%d') as d from transactions order by 1",
+    );
+    expect(rows).toEqual([
+      { transaction_id: 't1', ts: '2024-12-01 23:15', d: '2024-12-01' },
+      { transaction_id: 't2', ts: '2024-12-03 03:30', d: '2024-12-03' },
+      { transaction_id: 't3', ts: '2024-12-02 10:00', d: '2024-12-02' },
+      { transaction_id: 't4', ts: '2024-12-02 10:00', d: '2024-12-02' },
+    ]);
+  });
+
   it('reports an empty and a binary file by name and still loads the other files', async () => {
     env = await tempLake({}, NOW);
     const results = await ingestFiles(env.deps, [

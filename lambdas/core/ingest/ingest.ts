@@ -65,6 +65,8 @@ interface FileKind {
   readonly canonical: readonly string[];
   readonly required: readonly string[];
   readonly validateSql: string;
+  /** Quarantine column → the ingest_source column holding that original value, where the kind has one. */
+  readonly quarantineRaw: Readonly<Record<string, string>>;
   /** Curated files are split by this partition column (a lake folder level), or written whole. */
   readonly partitionedBy?: string;
 }
@@ -77,6 +79,13 @@ const TRANSACTIONS: FileKind = {
   canonical: ['customer_id', 'transaction_id', 'order_ts', 'amount', 'currency', 'quantity', 'is_return'],
   required: ['customer_id', 'transaction_id', 'order_ts', 'amount'],
   validateSql: 'ingest/validate_transactions.sql',
+  quarantineRaw: {
+    customer_id_raw: 'customer_id_raw',
+    transaction_id_raw: 'transaction_id_raw',
+    order_ts_raw: 'order_ts_raw',
+    amount_raw: 'amount_raw',
+    currency_raw: 'currency_raw',
+  },
   partitionedBy: transactionsTable.partition.name,
 };
 
@@ -88,6 +97,7 @@ const CUSTOMERS: FileKind = {
   canonical: ['customer_id', 'signup_ts'],
   required: ['customer_id'],
   validateSql: 'ingest/validate_customers.sql',
+  quarantineRaw: { customer_id_raw: 'customer_id_raw' },
 };
 
 const ACQUISITION_COSTS: FileKind = {
@@ -98,6 +108,7 @@ const ACQUISITION_COSTS: FileKind = {
   canonical: ['customer_id', 'acquisition_cost'],
   required: ['customer_id', 'acquisition_cost'],
   validateSql: 'ingest/validate_acquisition_costs.sql',
+  quarantineRaw: { customer_id_raw: 'customer_id_raw', amount_raw: 'acquisition_cost_raw' },
 };
 
 export type FileKindName = FileKind['kind'];
@@ -348,38 +359,44 @@ async function loadAndSplit(
         to ${quoteLiteral(join(partitionDir, `${fileId}.parquet`))} (format parquet, compression zstd)`);
     }
 
-    const rawColumns = new Set(kind.canonical.map((c) => `${c}_raw`));
-    const rawOrNull = (column: string) => (rawColumns.has(column) ? column : `null as ${column}`);
-    const quarantinePath = join(stageDir, 'quarantine.parquet');
-    // Original rows are turned into JSON only for the rejected ones, which are few.
-    const rejected = `with reasons as (
-        select source_row, reason, ${RAW_QUARANTINE_COLUMNS.map(rawOrNull).join(', ')}
-        from ingest_validated where reason is not null
-        union all
-        select source_row, reject_reason as reason, ${RAW_QUARANTINE_COLUMNS.map((col) => `null as ${col}`).join(', ')}
-        from ingest_rows where reject_reason is not null
-      ),
-      originals as (
-        select source_row, record_json from ingest_rows where source_row in (select source_row from reasons)
-      )
-      select reasons.*, originals.record_json from reasons join originals using (source_row)`;
-    await c.run(`copy (select ${typed(quarantineTable)} from (${rejected}) order by source_row)
-      to ${quoteLiteral(quarantinePath)} (format parquet, compression zstd)`);
-
     const [totals] = await queryRows(
       c,
       `select (select count(*) from ingest_rows)::integer as rows_read,
               (select count(*) from ingest_validated where reason is null)::integer as rows_curated,
-              (select count(*) from read_parquet(${quoteLiteral(quarantinePath)}))::integer as rows_quarantined`,
+              (select count(*) from ingest_validated where reason is not null)::integer
+                + (select count(*) from ingest_rows where reject_reason is not null)::integer as rows_quarantined`,
     );
-    const reasonRows = await queryRows(
-      c,
-      `select reason, count(*)::integer as n from read_parquet(${quoteLiteral(quarantinePath)}) group by reason`,
-    );
+    const rowsQuarantined = Number(totals?.rows_quarantined ?? 0);
+    const quarantinePath = join(stageDir, 'quarantine.parquet');
     const reasons: Record<string, number> = {};
-    for (const r of reasonRows) {
-      const kindOfReason = reasonKind(String(r.reason));
-      reasons[kindOfReason] = (reasons[kindOfReason] ?? 0) + Number(r.n);
+    if (rowsQuarantined > 0) {
+      const rawValue = (column: string) => {
+        const sourceColumn = kind.quarantineRaw[column];
+        return sourceColumn ? `ingest_source.${sourceColumn} as ${column}` : `null as ${column}`;
+      };
+      // Original values and the row as JSON are looked up only for the rejected rows, which are few.
+      const rejected = `with reasons as (
+          select source_row, reason from ingest_validated where reason is not null
+          union all
+          select source_row, reject_reason as reason from ingest_rows where reject_reason is not null
+        ),
+        originals as (
+          select source_row, record_json from ingest_rows where source_row in (select source_row from reasons)
+        )
+        select reasons.source_row, reasons.reason, ${RAW_QUARANTINE_COLUMNS.map(rawValue).join(', ')}, originals.record_json
+        from reasons
+        join originals on reasons.source_row = originals.source_row
+        left join ingest_source on reasons.source_row = ingest_source.source_row`;
+      await c.run(`copy (select ${typed(quarantineTable)} from (${rejected}) order by source_row)
+        to ${quoteLiteral(quarantinePath)} (format parquet, compression zstd)`);
+      const reasonRows = await queryRows(
+        c,
+        `select reason, count(*)::integer as n from read_parquet(${quoteLiteral(quarantinePath)}) group by reason`,
+      );
+      for (const r of reasonRows) {
+        const kindOfReason = reasonKind(String(r.reason));
+        reasons[kindOfReason] = (reasons[kindOfReason] ?? 0) + Number(r.n);
+      }
     }
 
     const curatedFiles: CuratedFile[] = [];
@@ -396,7 +413,6 @@ async function loadAndSplit(
         ...(stats?.min_date ? { minOrderDate: String(stats.min_date), maxOrderDate: String(stats.max_date) } : {}),
       });
     }
-    const rowsQuarantined = Number(totals?.rows_quarantined ?? 0);
     let quarantineKey: string | undefined;
     if (rowsQuarantined > 0) {
       quarantineKey = lakeKeys.quarantineFile(kind.kind, ingestedAt.slice(0, 10), fileId);
