@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -12,6 +12,9 @@ import { ingestFiles, transform, type IngestFileResult, type PipelineDeps, type 
 import { createLakeViews } from '../core/query.ts';
 import { printIngestResults, printRows, printTransformSummary, type OutputFormat } from './output.ts';
 import { createProgress } from './progress.ts';
+
+/** Scratch space for downloads (S3 lakes), staging and DuckDB spill files; removed when the command ends. */
+const scratchDir = join(tmpdir(), 'lifecycle-lake', `${process.pid}`);
 
 /** A failure to report in one line, exit code 1. */
 class CliError extends Error {
@@ -93,7 +96,7 @@ async function buildDeps(options: LakeOptions, showProgress: boolean): Promise<{
     deps: {
       lake,
       config,
-      workDir: join(tmpdir(), 'lifecycle-lake', `${process.pid}`),
+      workDir: scratchDir,
       report: (event) => {
         if (event.kind === 'step') progress.step(event.message);
         else progress.step(`ingested ${event.result.source}`);
@@ -202,7 +205,7 @@ export function buildProgram(): Command {
       const lake = openLake(options.lake);
       const duck = await openDuckDb();
       try {
-        await createLakeViews(duck.connection, lake, join(tmpdir(), 'lifecycle-lake', `${process.pid}`, 'query'));
+        await createLakeViews(duck.connection, lake, join(scratchDir, 'query'));
         const reader = await duck.connection.runAndReadAll(sql);
         printRows(reader.columnNames(), reader.getRowObjectsJson(), options.format);
       } catch (error) {
@@ -259,5 +262,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`lifecycle-lake: ${message.split('\n')[0]}`);
     return 1;
+  } finally {
+    // This process's downloads and DuckDB spill files; the lake itself lives elsewhere.
+    await rm(scratchDir, { recursive: true, force: true });
   }
 }
