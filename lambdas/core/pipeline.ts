@@ -8,6 +8,7 @@ import type { SourceFile } from './ingest/source-file.ts';
 import type { Lake } from './lake.ts';
 import { clvProgramModel, type ClvFitReport } from './clv-model.ts';
 import { defaultSqlDir } from './sql-files.ts';
+import type { CoreContext } from './context.ts';
 import { runTransform, type TransformOptions, type TransformResult } from './transform.ts';
 
 export type { IngestFileResult } from './ingest/ingest.ts';
@@ -42,27 +43,30 @@ export async function ingestFiles(
   files: readonly SourceFile[],
   kind: FileKindName = 'transactions',
 ): Promise<IngestFileResult[]> {
-  await mkdir(deps.workDir, { recursive: true });
-  const duck = await openDuckDb({ ...deps.config.duckdb, tempDirectory: deps.config.duckdb.tempDirectory ?? deps.workDir });
-  try {
+  return withCoreContext(deps, async (ctx) => {
     const results: IngestFileResult[] = [];
     for (const file of files) {
-      const result = await ingestSourceFile(
-        {
-          lake: deps.lake,
-          config: deps.config,
-          connection: duck.connection,
-          workDir: deps.workDir,
-          sqlDir: deps.sqlDir ?? defaultSqlDir,
-          now: deps.now?.() ?? new Date(),
-        },
-        file,
-        kind,
-      );
+      const result = await ingestSourceFile({ ...ctx, now: deps.now?.() ?? new Date() }, file, kind);
       deps.report?.({ kind: 'file', result });
       results.push(result);
     }
     return results;
+  });
+}
+
+/** Opens DuckDB with the configured settings (spilling under the work folder) for one pipeline step. */
+async function withCoreContext<T>(deps: PipelineDeps, step: (ctx: CoreContext) => Promise<T>): Promise<T> {
+  await mkdir(deps.workDir, { recursive: true });
+  const duck = await openDuckDb({ ...deps.config.duckdb, tempDirectory: deps.config.duckdb.tempDirectory ?? deps.workDir });
+  try {
+    return await step({
+      lake: deps.lake,
+      config: deps.config,
+      connection: duck.connection,
+      workDir: deps.workDir,
+      sqlDir: deps.sqlDir ?? defaultSqlDir,
+      now: deps.now?.() ?? new Date(),
+    });
   } finally {
     duck.close();
   }
@@ -77,24 +81,8 @@ export interface TransformReport extends TransformResult {
 export async function transform(deps: PipelineDeps, options: TransformOptions = {}): Promise<TransformReport> {
   let clv: ClvFitReport | undefined;
   const programModels = [clvProgramModel(deps.config, (report) => (clv = report))];
-  await mkdir(deps.workDir, { recursive: true });
-  const duck = await openDuckDb({ ...deps.config.duckdb, tempDirectory: deps.config.duckdb.tempDirectory ?? deps.workDir });
-  try {
-    const result = await runTransform(
-      {
-        lake: deps.lake,
-        config: deps.config,
-        connection: duck.connection,
-        workDir: deps.workDir,
-        sqlDir: deps.sqlDir ?? defaultSqlDir,
-        now: deps.now?.() ?? new Date(),
-        progress: (message) => deps.report?.({ kind: 'step', message }),
-      },
-      programModels,
-      options,
-    );
-    return clv ? { ...result, clv } : result;
-  } finally {
-    duck.close();
-  }
+  const result = await withCoreContext(deps, (ctx) =>
+    runTransform({ ...ctx, progress: (message) => deps.report?.({ kind: 'step', message }) }, programModels, options),
+  );
+  return clv ? { ...result, clv } : result;
 }

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DATE, DOUBLE, INTEGER, VARCHAR, dateValue, type DuckDBConnection } from '@duckdb/node-api';
-import type { PipelineConfig } from './config.ts';
+import { DATE, DOUBLE, INTEGER, VARCHAR, dateValue } from '@duckdb/node-api';
+import type { CoreContext } from './context.ts';
 import { quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
-import { lakeKeys, type Lake } from './lake.ts';
+import { lakeKeys } from './lake.ts';
 import { loadModels, runModels, runSqlTests, type ProgramModel } from './models/runner.ts';
 import type { CuratedFile } from './ingest/ingest.ts';
 import {
@@ -22,16 +22,9 @@ import {
   publishSnapshot,
   readPublishedIndex,
   writeRunManifest,
-  type PublishedSnapshot,
 } from './snapshots.ts';
 
-export interface TransformContext {
-  readonly lake: Lake;
-  readonly config: PipelineConfig;
-  readonly connection: DuckDBConnection;
-  readonly workDir: string;
-  readonly sqlDir: string;
-  readonly now: Date;
+export interface TransformContext extends CoreContext {
   readonly progress: (message: string) => void;
 }
 

@@ -1,9 +1,10 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { BOOLEAN, LIST, TIMESTAMP, VARCHAR, listValue, timestampValue, type DuckDBConnection } from '@duckdb/node-api';
+import { BOOLEAN, LIST, TIMESTAMP, VARCHAR, listValue, timestampValue } from '@duckdb/node-api';
 import type { PipelineConfig } from '../config.ts';
+import type { CoreContext } from '../context.ts';
 import { quoteIdent, quoteLiteral, queryRows } from '../duckdb.ts';
-import { lakeKeys, type Lake } from '../lake.ts';
+import { lakeKeys } from '../lake.ts';
 import { readSqlFile } from '../sql-files.ts';
 import { acquisitionCostsTable, customersTable, quarantineTable, transactionsTable, type TableSpec } from '../schema/tables.ts';
 import {
@@ -45,14 +46,7 @@ export interface IngestManifest extends IngestFileResult {
   readonly quarantineKey?: string;
 }
 
-export interface IngestContext {
-  readonly lake: Lake;
-  readonly config: PipelineConfig;
-  readonly connection: DuckDBConnection;
-  readonly workDir: string;
-  readonly sqlDir: string;
-  readonly now: Date;
-}
+export type IngestContext = CoreContext;
 
 /** What differs between the two kinds of input file; everything else is one code path. */
 interface FileKind {

@@ -39,6 +39,19 @@ const asOfDate: ColumnSpec = {
   description: 'Snapshot date: transactions with order_date on or before it are counted (UTC).',
 };
 
+/** Where a curated or rejected row came from: the file (by content hash and name) and its row. */
+const sourceColumns: readonly ColumnSpec[] = [
+  { name: 'file_id', type: 'VARCHAR', description: 'Content hash of the source file (the ingest ledger key).' },
+  { name: 'source_file', type: 'VARCHAR', description: 'Name of the source file as ingested.' },
+  { name: 'source_row', type: 'BIGINT', description: '1-based data row of the source file (header excluded).' },
+];
+
+const ingestedAt = (whichWins: string): ColumnSpec => ({
+  name: 'ingested_at',
+  type: 'TIMESTAMP',
+  description: `When the file was ingested, UTC; ${whichWins}.`,
+});
+
 const customerId: ColumnSpec = { name: 'customer_id', type: 'VARCHAR', description: 'Customer identifier from the source.' };
 
 export const transactionsTable: TableSpec = {
@@ -58,10 +71,8 @@ export const transactionsTable: TableSpec = {
     { name: 'currency', type: 'VARCHAR', description: 'ISO currency code (the base currency).' },
     { name: 'quantity', type: 'INTEGER', description: 'Units, when the source has them.' },
     { name: 'is_return', type: 'BOOLEAN', description: 'A return or refund: amount < 0 or flagged by the source.' },
-    { name: 'file_id', type: 'VARCHAR', description: 'Content hash of the source file (the ingest ledger key).' },
-    { name: 'source_file', type: 'VARCHAR', description: 'Name of the source file as ingested.' },
-    { name: 'source_row', type: 'BIGINT', description: '1-based data row of the source file (header excluded).' },
-    { name: 'ingested_at', type: 'TIMESTAMP', description: 'When the file was ingested, UTC; the later file wins a repeated transaction_id.' },
+    ...sourceColumns,
+    ingestedAt('the later file wins a repeated transaction_id'),
   ],
 };
 
@@ -75,10 +86,8 @@ export const customersTable: TableSpec = {
   columns: [
     customerId,
     { name: 'signup_date', type: 'DATE', description: 'When the customer signed up, if the file says.' },
-    { name: 'file_id', type: 'VARCHAR', description: 'Content hash of the source file.' },
-    { name: 'source_file', type: 'VARCHAR', description: 'Name of the source file.' },
-    { name: 'source_row', type: 'BIGINT', description: '1-based data row of the source file (header excluded).' },
-    { name: 'ingested_at', type: 'TIMESTAMP', description: 'When the file was ingested, UTC.' },
+    ...sourceColumns,
+    ingestedAt('files are kept side by side'),
   ],
 };
 
@@ -92,10 +101,8 @@ export const acquisitionCostsTable: TableSpec = {
   columns: [
     customerId,
     { name: 'acquisition_cost', type: 'DECIMAL(18,2)', description: 'Acquisition cost in the base currency.' },
-    { name: 'file_id', type: 'VARCHAR', description: 'Content hash of the source file.' },
-    { name: 'source_file', type: 'VARCHAR', description: 'Name of the source file.' },
-    { name: 'source_row', type: 'BIGINT', description: '1-based data row of the source file (header excluded).' },
-    { name: 'ingested_at', type: 'TIMESTAMP', description: 'When the file was ingested, UTC; the latest file wins for a customer.' },
+    ...sourceColumns,
+    ingestedAt('the latest file wins for a customer'),
   ],
 };
 
@@ -108,9 +115,7 @@ export const quarantineTable: TableSpec = {
   key: ['file_id', 'source_row'],
   perCustomer: false,
   columns: [
-    { name: 'file_id', type: 'VARCHAR', description: 'Content hash of the source file.' },
-    { name: 'source_file', type: 'VARCHAR', description: 'Name of the source file.' },
-    { name: 'source_row', type: 'BIGINT', description: '1-based data row of the source file (header excluded).' },
+    ...sourceColumns,
     { name: 'reason', type: 'VARCHAR', description: 'Why the row was rejected.' },
     { name: 'customer_id_raw', type: 'VARCHAR', description: 'Original customer id value.' },
     { name: 'transaction_id_raw', type: 'VARCHAR', description: 'Original transaction id value.' },
