@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { openLake } from '../adapters/open-lake.ts';
-import { loadConfigFile, type PipelineConfig } from '../core/config.ts';
+import { loadConfigFile, parseConfig, type PipelineConfig } from '../core/config.ts';
 import { openDuckDb, queryRows } from '../core/duckdb.ts';
 import { generateTransactions, GENERATE_DEFAULTS } from '../core/generate.ts';
 import { formatFromName } from '../core/ingest/source-file.ts';
@@ -63,6 +63,7 @@ async function expandInputs(inputs: readonly string[]): Promise<SourceFile[]> {
 interface LakeOptions {
   readonly lake: string;
   readonly config?: string;
+  readonly memoryLimit?: string;
 }
 
 interface IngestOptions extends LakeOptions {
@@ -89,7 +90,10 @@ function ingestCommand(command: Command): Command {
 }
 
 async function buildDeps(options: LakeOptions, showProgress: boolean): Promise<{ deps: PipelineDeps; done: () => void }> {
-  const config: PipelineConfig = await loadConfigFile(options.config);
+  const fromFile = await loadConfigFile(options.config);
+  const config: PipelineConfig = options.memoryLimit
+    ? parseConfig({ ...fromFile, duckdb: { ...fromFile.duckdb, memoryLimit: options.memoryLimit } }, '--memory-limit')
+    : fromFile;
   const lake: Lake = openLake(options.lake);
   const progress = createProgress(showProgress);
   return {
@@ -152,7 +156,8 @@ function lakeCommand(program: Command, name: string, description: string): Comma
     .command(name)
     .description(description)
     .requiredOption('--lake <dir|s3://bucket/prefix>', 'the lake: a local folder (created if missing) or an S3 location')
-    .option('--config <file>', 'pipeline config JSON (column mapping, thresholds); defaults apply when absent');
+    .option('--config <file>', 'pipeline config JSON (column mapping, thresholds); defaults apply when absent')
+    .option('--memory-limit <size>', "DuckDB's memory limit, e.g. 1GB (beyond it DuckDB spills to disk); overrides the config");
 }
 
 export function buildProgram(): Command {
