@@ -1,6 +1,6 @@
 -- This run's batch of curated transactions: the latest version of each transaction_id (a later file
 -- replaces an earlier row), dated after the state being extended (if any) and up to as_of_date, with
--- orders told from returns.
+-- orders told from returns. Only the columns the models use are read.
 with source as (
     select * from curated_transactions
 ),
@@ -22,12 +22,8 @@ final as (
     select
         latest_versions.transaction_id,
         latest_versions.customer_id,
-        latest_versions.order_ts,
         latest_versions.order_date,
-        latest_versions.order_month,
         latest_versions.amount,
-        latest_versions.currency,
-        latest_versions.quantity,
         latest_versions.is_return,
         not latest_versions.is_return and latest_versions.amount > 0 as is_order
     from latest_versions
