@@ -29,7 +29,6 @@ const SUMMARY_MODEL = 'int_purchase_days_summarized_to_customer';
 const CHUNK_ROWS = 2048;
 
 interface CustomerColumns {
-  readonly customerId: string[];
   readonly x: Float64Array;
   readonly tx: Float64Array;
   readonly T: Float64Array;
@@ -37,15 +36,17 @@ interface CustomerColumns {
   readonly avgDayValue: Float64Array;
 }
 
+/** Customers in customer_id order: row i of every array is the customer numbered i by `customerRowIndex`. */
+const CUSTOMER_ORDER = `from ${SUMMARY_MODEL} order by customer_id`;
+
 async function readSummary(connection: DuckDBConnection): Promise<CustomerColumns> {
+  // Only numbers cross into JavaScript; customer ids are joined back by row position in SQL.
   const reader = await connection.runAndReadAll(
-    `select customer_id, repeat_purchase_days::double, t_x_days::double, t_days::double,
-            repeat_avg_value::double, avg_day_value::double
-     from ${SUMMARY_MODEL} order by customer_id`,
+    `select repeat_purchase_days::double, t_x_days::double, t_days::double, repeat_avg_value::double,
+            avg_day_value::double ${CUSTOMER_ORDER}`,
   );
-  const [customerId = [], x = [], tx = [], T = [], monetary = [], avgDayValue = []] = reader.getColumnsJS();
+  const [x = [], tx = [], T = [], monetary = [], avgDayValue = []] = reader.getColumnsJS();
   return {
-    customerId: customerId as string[],
     x: Float64Array.from(x as number[]),
     tx: Float64Array.from(tx as number[]),
     T: Float64Array.from(T as number[]),
@@ -58,7 +59,7 @@ async function appendColumns(
   connection: DuckDBConnection,
   table: string,
   types: readonly DuckDBType[],
-  columns: readonly (readonly DuckDBValue[] | Float64Array)[],
+  columns: readonly (readonly DuckDBValue[] | Float64Array | Int32Array)[],
 ): Promise<void> {
   const appender = await connection.createAppender(table);
   const rows = columns[0]?.length ?? 0;
@@ -134,16 +135,22 @@ export function clvProgramModel(config: PipelineConfig, onFit?: (report: ClvFitR
       );
       if (method !== 'bgnbd_gamma_gamma') notes.push(`CLV uses the ${method} fallback`);
 
-      await connection.run(`create or replace table clv_predictions (customer_id varchar, p_alive double,
-        expected_purchases double, expected_avg_order_value double, predicted_clv double, clv_method varchar)`);
-      await appendColumns(connection, 'clv_predictions', [VARCHAR, DOUBLE, DOUBLE, DOUBLE, DOUBLE, VARCHAR], [
-        data.customerId,
+      await connection.run(`create or replace temp table clv_values (row_index integer, p_alive double,
+        expected_purchases double, expected_avg_order_value double, predicted_clv double)`);
+      await appendColumns(connection, 'clv_values', [INTEGER, DOUBLE, DOUBLE, DOUBLE, DOUBLE], [
+        Int32Array.from({ length: rows }, (_, i) => i),
         Array.from(pAlive),
         expectedPurchases,
         expectedValue,
         predicted,
-        new Array<string>(rows).fill(method),
       ]);
+      await connection.run(
+        `create or replace table clv_predictions as
+         select customers.customer_id, clv_values.* exclude (row_index), $method as clv_method
+         from (select customer_id, (row_number() over (order by customer_id) - 1)::integer as row_index ${CUSTOMER_ORDER}) as customers
+         join clv_values using (row_index)`,
+        { method },
+      );
       await writeFitParams(connection, bgnbdFit.attempted, gammaGammaFit.attempted, notes);
       onFit?.({ ...(bgnbd ? { bgnbd } : {}), ...(gammaGamma ? { gammaGamma } : {}), notes });
     },
