@@ -292,7 +292,9 @@ export async function runTransform(
     const models = await loadModels(ctx.sqlDir, MODEL_SOURCES, programModels);
     await runModels(ctx.connection, models, programModels, (name) => ctx.progress(`model ${name}`));
     for (const spec of martTables) await checkMartColumns(ctx, spec);
+    ctx.progress('running SQL tests');
     const sqlTests = await runSqlTests(ctx.connection, ctx.sqlDir);
+    ctx.progress('writing marts and state');
 
     const tables: PublishedTable[] = [];
     const writeTable = async (spec: TableSpec, model: string, key: string): Promise<number> => {

@@ -51,14 +51,24 @@ checked as (
 ),
 
 -- Duplicates are judged among rows that pass every other check, so a bad first copy does not
--- push a good second copy into quarantine.
+-- push a good second copy into quarantine. Only repeated ids are collected (a grouping, cheaper than
+-- a window over every row).
+repeated_ids as (
+    select transaction_id, min(source_row) as first_valid_row
+    from checked
+    where row_problem is null
+    group by transaction_id
+    having count(*) > 1
+),
+
 ranked as (
     select
-        *,
-        case when row_problem is null then
-            min(source_row) over (partition by transaction_id, row_problem is null)
-        end as first_valid_row
+        checked.*,
+        repeated_ids.first_valid_row
     from checked
+    left join repeated_ids
+        on checked.transaction_id = repeated_ids.transaction_id
+        and checked.row_problem is null
 ),
 
 -- Original values are not carried: the quarantine looks up the few rejected rows in ingest_source.

@@ -213,6 +213,7 @@ async function loadRows(ctx: IngestContext, file: SourceFile, format: SourceForm
       await c.run(`create temp table ingest_rejected as
         select line - 1 as source_row, any_value(csv_line) as csv_line, string_agg(distinct error_type, ', ') as errors
         from ingest_rejects group by line`);
+      const [{ rejected = 0 } = {}] = await queryRows(c, 'select count(*)::integer as rejected from ingest_rejected');
       await c.run(`create temp table ingest_reject_offsets as
         select kept_before, max(rejected_so_far) as rejected_so_far from (
           select source_row - row_number() over (order by source_row) as kept_before,
@@ -220,11 +221,13 @@ async function loadRows(ctx: IngestContext, file: SourceFile, format: SourceForm
           from ingest_rejected)
         group by kept_before`);
       // A view: record_json is only computed for the rows that are selected with it (the rejected ones).
+      // Without rejected lines the row number is the parsed position, and the as-of join is skipped.
+      const offset = Number(rejected) > 0 ? ' + coalesce(o.rejected_so_far, 0)' : '';
+      const offsetJoin = Number(rejected) > 0 ? 'asof left join ingest_reject_offsets o on p.rowid >= o.kept_before' : '';
       await c.run(`create temp view ingest_rows as
-        select p.rowid + 1 + coalesce(o.rejected_so_far, 0) as source_row, to_json(p) as record_json,
-               null::varchar as reject_reason, p.*
+        select p.rowid + 1${offset} as source_row, to_json(p) as record_json, null::varchar as reject_reason, p.*
         from ingest_parsed p
-        asof left join ingest_reject_offsets o on p.rowid >= o.kept_before
+        ${offsetJoin}
         union all by name
         select source_row, to_json({'line': trim(csv_line, E'\\r\\n')}) as record_json,
                'malformed CSV row: ' || lower(errors) as reject_reason
