@@ -1,66 +1,289 @@
 /**
  * One measurement in a fresh process, so its peak RSS belongs to it alone (bench/run.ts starts it):
  *
- *   node --import tsx bench/measure.ts pipeline <transactions.csv> <result.json> <lake-dir>
- *   node --import tsx bench/measure.ts baseline <transactions.csv> <result.json>
+ *   node --import tsx bench/measure.ts '<MeasureRequest as JSON>'
  *
- * `pipeline` is the whole `lifecycle-lake run` (ingest, every mart, CLV fit, publication, summary);
- * `baseline` is the least a hand-written job would do: one DuckDB read_csv + GROUP BY customer_id
- * computing recency, frequency and monetary. Writes {seconds, maxRssBytes, ...} to result.json;
- * the timer starts after the modules are loaded.
+ * `ingest` ingests one file into a lake and `transform` transforms the lake, as the ingest and
+ * transform Lambdas do (a pipeline run is one of each, in two processes, so each has its own peak
+ * RSS); the transform's stages are timed from the steps the pipeline reports. `baseline` is the least
+ * a hand-written job would do: one DuckDB read_csv + GROUP BY customer_id computing recency, frequency
+ * and monetary. Writes the measurement as JSON to `request.result`; timers start after modules load.
  */
-import { writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { LocalLake } from '../lambdas/adapters/local-lake.ts';
+import { loadConfigFile } from '../lambdas/core/config.ts';
 import { openDuckDb, queryRows, quoteLiteral } from '../lambdas/core/duckdb.ts';
+import { ingestFiles, transform, type PipelineDeps } from '../lambdas/core/pipeline.ts';
 
-export interface Measurement {
-  readonly mode: 'pipeline' | 'baseline';
+interface LakeRequest {
+  readonly lake: string;
+  readonly result: string;
+  readonly workDir: string;
+  /** A pipeline config JSON (e.g. one setting duckdb.memoryLimit); defaults when absent. */
+  readonly config?: string;
+}
+
+export type MeasureRequest =
+  | (LakeRequest & { readonly kind: 'ingest'; readonly input: string })
+  | (LakeRequest & { readonly kind: 'transform' })
+  | { readonly kind: 'baseline'; readonly input: string; readonly result: string; readonly workDir: string };
+
+/** What every measurement records. */
+interface Measured {
   readonly seconds: number;
   /** process.resourceUsage().maxRSS, converted from KiB. */
   readonly maxRssBytes: number;
-  /** Customers in the baseline's result (a check that it did the whole job). */
-  readonly customers?: number;
+  readonly loadAverage1mAtStart: number;
 }
 
-async function measurePipeline(input: string, lakeDir: string): Promise<Omit<Measurement, 'maxRssBytes'>> {
-  const { runCli } = await import('../lambdas/cli/program.ts');
+/** What pipeline steps record besides time: memory and disk. */
+interface PipelineMeasured extends Measured {
+  /** Largest V8 heap plus external (Buffer, ArrayBuffer) memory, sampled every 250 ms and at each step. */
+  readonly peakJsBytes: number;
+  /** Largest size seen (sampled every 250 ms) of DuckDB's spill folder and of the whole work folder. */
+  readonly peakSpillBytes: number;
+  readonly peakWorkDirBytes: number;
+  readonly memoryLimit?: string;
+}
+
+export interface IngestMeasurement extends PipelineMeasured {
+  readonly kind: 'ingest';
+  readonly rowsRead: number;
+  readonly rowsCurated: number;
+}
+
+/** Seconds per transform stage; they add up to the transform's wall time. */
+export interface TransformStages {
+  /** Listing curated files, choosing full or incremental, opening the previous snapshot's state. */
+  readonly setup: number;
+  /** Every SQL model step (but the last when publish holds it). */
+  readonly sqlModels: number;
+  /** The clv_predictions step: BG/NBD and Gamma-Gamma fits and predictions. */
+  readonly clvFit: number;
+  /**
+   * The SQL tests, writing and uploading the marts and state, and moving the publication pointer;
+   * also the last model when the pipeline reports no step between it and publication.
+   */
+  readonly publish: number;
+}
+
+export interface TransformMeasurement extends PipelineMeasured {
+  readonly kind: 'transform';
+  readonly stages: TransformStages;
+  /** Every step the transform reported and how long it lasted until the next one (or the end). */
+  readonly steps: readonly { readonly message: string; readonly seconds: number }[];
+  /** The model whose step ran on into publication, counted in publish (the pipeline reported nothing between). */
+  readonly lastModelInPublish?: string;
+  readonly mode: 'full' | 'incremental';
+  readonly modeReason: string;
+  readonly filesRead: number;
+  /** What the lake holds afterwards: curated transactions and the published marts and state. */
+  readonly lakeBytes: { readonly curated: number; readonly marts: number; readonly state: number };
+}
+
+export interface BaselineMeasurement extends Measured {
+  readonly kind: 'baseline';
+  /** Customers in the result: a check that it did the whole job. */
+  readonly customers: number;
+}
+
+export type Measurement = IngestMeasurement | TransformMeasurement | BaselineMeasurement;
+
+interface TimedStep {
+  readonly message: string;
+  readonly at: number;
+}
+
+const CLV_STEP = 'model clv_predictions';
+const PUBLISHING_STEP = 'publishing';
+
+/** Stage seconds from the transform's step events (each lasts until the next, the last until `end`). */
+function transformStages(
+  steps: readonly TimedStep[],
+  times: { readonly start: number; readonly end: number },
+): Pick<TransformMeasurement, 'stages' | 'steps' | 'lastModelInPublish'> {
+  const durations = steps.map((step, i) => ({ message: step.message, seconds: ((steps[i + 1]?.at ?? times.end) - step.at) / 1000 }));
+  const modelIndexes = steps.flatMap((step, i) => (step.message.startsWith('model ') ? [i] : []));
+  const firstModel = modelIndexes[0];
+  const lastModel = modelIndexes.at(-1);
+  if (firstModel === undefined || lastModel === undefined) throw new Error('the transform reported no model step');
+  // A step reported after the last model other than 'publishing' (which follows the tests and writes)
+  // ends that model; without one, the last model's step runs on to publication and counts there.
+  const afterModels = steps.findIndex((step, i) => i > lastModel && step.message !== PUBLISHING_STEP);
+  const publishFrom = afterModels === -1 ? lastModel : afterModels;
+  const modelSteps = durations.slice(firstModel, publishFrom);
+  const sum = (values: readonly { seconds: number }[]) => values.reduce((total, step) => total + step.seconds, 0);
+  return {
+    stages: {
+      setup: (steps[firstModel]!.at - times.start) / 1000,
+      sqlModels: sum(modelSteps.filter((step) => step.message !== CLV_STEP)),
+      clvFit: sum(modelSteps.filter((step) => step.message === CLV_STEP)),
+      publish: (times.end - steps[publishFrom]!.at) / 1000,
+    },
+    steps: durations,
+    ...(afterModels === -1 ? { lastModelInPublish: steps[lastModel]!.message.slice('model '.length) } : {}),
+  };
+}
+
+async function folderBytes(folder: string): Promise<number> {
+  let entries;
+  try {
+    entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  let total = 0;
+  for (const entry of entries) {
+    if (!entry.isFile()) continue;
+    // Spill files come and go while the folder is walked.
+    total += await stat(join(entry.parentPath, entry.name)).then((s) => s.size, () => 0);
+  }
+  return total;
+}
+
+/**
+ * Samples folder sizes and JS memory until stopped, keeping the largest of each. The event loop is
+ * free while DuckDB works (queries run on its own threads), so samples keep coming during queries.
+ */
+function samplePeaks(folders: readonly string[]): { sampleJs: () => void; stop: () => Promise<{ folders: number[]; js: number }> } {
+  const peaks = { folders: folders.map(() => 0), js: 0 };
+  const sampleJs = () => {
+    const memory = process.memoryUsage();
+    peaks.js = Math.max(peaks.js, memory.heapUsed + memory.external);
+  };
+  const sampleFolders = () =>
+    Promise.all(folders.map(folderBytes)).then((sizes) =>
+      sizes.forEach((size, i) => (peaks.folders[i] = Math.max(peaks.folders[i]!, size))),
+    );
+  let sampling: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    sampleJs();
+    sampling = sampling.then(sampleFolders);
+  }, 250);
+  return {
+    sampleJs,
+    stop: async () => {
+      clearInterval(timer);
+      await sampling;
+      await sampleFolders();
+      sampleJs();
+      return peaks;
+    },
+  };
+}
+
+const maxRssBytes = () => process.resourceUsage().maxRSS * 1024;
+
+/** Runs one pipeline step with deps for `request`, timing it and sampling memory and disk. */
+async function measureStep<T>(
+  request: LakeRequest,
+  step: (deps: PipelineDeps) => Promise<T>,
+): Promise<{ value: T; start: number; end: number; measured: PipelineMeasured }> {
+  const config = await loadConfigFile(request.config);
+  // openDuckDb spills into <temp directory>/spill; the pipeline's temp directory is the work folder unless configured.
+  const spillDir = join(config.duckdb.tempDirectory ?? request.workDir, 'spill');
+  const loadAverage1mAtStart = os.loadavg()[0]!;
+  const sampler = samplePeaks([spillDir, request.workDir]);
+  const deps: PipelineDeps = {
+    lake: new LocalLake(request.lake),
+    config,
+    workDir: request.workDir,
+    report: () => sampler.sampleJs(),
+  };
   const start = performance.now();
-  const exitCode = await runCli(['node', 'lifecycle-lake', 'run', '--input', input, '--lake', lakeDir]);
-  const seconds = (performance.now() - start) / 1000;
-  if (exitCode !== 0) throw new Error(`lifecycle-lake run exited with code ${exitCode}`);
-  return { mode: 'pipeline', seconds };
+  const value = await step(deps);
+  const end = performance.now();
+  const peaks = await sampler.stop();
+  return {
+    value,
+    start,
+    end,
+    measured: {
+      seconds: (end - start) / 1000,
+      maxRssBytes: maxRssBytes(),
+      loadAverage1mAtStart,
+      peakJsBytes: peaks.js,
+      peakSpillBytes: peaks.folders[0]!,
+      peakWorkDirBytes: peaks.folders[1]!,
+      ...(config.duckdb.memoryLimit ? { memoryLimit: config.duckdb.memoryLimit } : {}),
+    },
+  };
 }
 
-async function measureBaseline(input: string, resultPath: string): Promise<Omit<Measurement, 'maxRssBytes'>> {
+async function measureIngest(request: Extract<MeasureRequest, { kind: 'ingest' }>): Promise<IngestMeasurement> {
+  const { value: results, measured } = await measureStep(request, (deps) =>
+    ingestFiles(deps, [{ name: request.input, path: request.input }]),
+  );
+  const [ingested] = results;
+  if (ingested?.status !== 'ingested') throw new Error(`ingest of ${request.input} ended ${ingested?.status}: ${ingested?.error ?? ''}`);
+  return { kind: 'ingest', ...measured, rowsRead: ingested.rowsRead, rowsCurated: ingested.rowsCurated };
+}
+
+async function measureTransform(request: Extract<MeasureRequest, { kind: 'transform' }>): Promise<TransformMeasurement> {
+  const steps: TimedStep[] = [];
+  const { value: result, start, end, measured } = await measureStep(request, (deps) =>
+    transform({
+      ...deps,
+      report: (event) => {
+        if (event.kind === 'step') steps.push({ message: event.message, at: performance.now() });
+        deps.report?.(event);
+      },
+    }),
+  );
+  return {
+    kind: 'transform',
+    ...measured,
+    ...transformStages(steps, { start, end }),
+    mode: result.mode,
+    modeReason: result.modeReason,
+    filesRead: result.filesRead,
+    lakeBytes: {
+      curated: await folderBytes(join(request.lake, 'curated')),
+      marts: await folderBytes(join(request.lake, 'marts')),
+      state: await folderBytes(join(request.lake, 'state')),
+    },
+  };
+}
+
+async function measureBaseline(request: Extract<MeasureRequest, { kind: 'baseline' }>): Promise<BaselineMeasurement> {
+  const loadAverage1mAtStart = os.loadavg()[0]!;
   const start = performance.now();
   // Same engine settings as the pipeline's (openDuckDb defaults), so the ratio compares work, not tuning.
-  const duck = await openDuckDb({ tempDirectory: `${resultPath}.duckdb` });
+  const duck = await openDuckDb({ tempDirectory: request.workDir });
   try {
     await duck.connection.run(`
-      CREATE TABLE rfm AS
-      WITH per_customer AS (
-        SELECT customer_id,
-               count(*) FILTER (WHERE amount > 0) AS frequency,
-               sum(amount) AS monetary,
-               max(order_ts) FILTER (WHERE amount > 0) AS last_order_ts
-        FROM read_csv(${quoteLiteral(input)}, header = true, columns = {
+      create table rfm as
+      with per_customer as (
+        select customer_id,
+               count(*) filter (where amount > 0) as frequency,
+               sum(amount) as monetary,
+               max(order_ts) filter (where amount > 0) as last_order_ts
+        from read_csv(${quoteLiteral(request.input)}, header = true, columns = {
           'customer_id': 'VARCHAR', 'transaction_id': 'VARCHAR', 'order_ts': 'TIMESTAMP',
           'amount': 'DECIMAL(18,2)', 'quantity': 'INTEGER'})
-        GROUP BY customer_id)
-      SELECT customer_id, frequency, monetary,
-             date_diff('day', last_order_ts::DATE, (max(last_order_ts) OVER ())::DATE + 1) AS recency_days
-      FROM per_customer`);
-    const [counted] = await queryRows(duck.connection, 'SELECT count(*)::INTEGER AS customers FROM rfm');
-    return { mode: 'baseline', seconds: (performance.now() - start) / 1000, customers: Number(counted!.customers) };
+        group by customer_id)
+      select customer_id, frequency, monetary,
+             date_diff('day', last_order_ts::date, (max(last_order_ts) over ())::date + 1) as recency_days
+      from per_customer`);
+    const [counted] = await queryRows(duck.connection, 'select count(*)::integer as customers from rfm');
+    const seconds = (performance.now() - start) / 1000;
+    return { kind: 'baseline', seconds, maxRssBytes: maxRssBytes(), customers: Number(counted!.customers), loadAverage1mAtStart };
   } finally {
     duck.close();
   }
 }
 
-const [mode, input, resultPath, lakeDir] = process.argv.slice(2);
-if ((mode !== 'pipeline' && mode !== 'baseline') || !input || !resultPath || (mode === 'pipeline' && !lakeDir)) {
-  console.error('usage: measure.ts pipeline <csv> <result.json> <lake-dir> | measure.ts baseline <csv> <result.json>');
+const request = JSON.parse(process.argv[2] ?? 'null') as MeasureRequest | null;
+if (request?.kind !== 'ingest' && request?.kind !== 'transform' && request?.kind !== 'baseline') {
+  console.error('usage: measure.ts \'{"kind":"ingest"|"transform"|"baseline","result":…,"workDir":…,"lake":…,"input":…}\'');
   process.exit(2);
 }
-const measured = mode === 'pipeline' ? await measurePipeline(input, lakeDir!) : await measureBaseline(input, resultPath);
-const measurement: Measurement = { ...measured, maxRssBytes: process.resourceUsage().maxRSS * 1024 };
-await writeFile(resultPath, JSON.stringify(measurement));
+const measurement: Measurement =
+  request.kind === 'ingest'
+    ? await measureIngest(request)
+    : request.kind === 'transform'
+      ? await measureTransform(request)
+      : await measureBaseline(request);
+await writeFile(request.result, JSON.stringify(measurement));

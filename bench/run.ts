@@ -1,24 +1,36 @@
 /**
- * The end-to-end benchmark: `npm run bench -- [--sizes 1m,10m] [--seed 1] [--repeat 1] [--baseline-only]`.
+ * The benchmark: `npm run bench -- [--sizes 1m,10m] [--repeat N] [--memory-limit 1GB|off] [--new-share 0.01]
+ * [--seed 1] [--baseline-only]`. Sizes are transactions (k and m suffixes; 50m works, it is just slow).
  *
- * For each size (transactions; k and m suffixes) it generates a sample once into bench/data/ (reused
- * while the generator and its options are unchanged), then measures, each in a fresh process so peak
- * RSS is per measurement (bench/measure.ts): the whole `lifecycle-lake run` into a new lake, and a bare
- * DuckDB read_csv + GROUP BY computing recency, frequency and monetary over the same file. Prints a
- * table and the machine, and writes bench/results/<YYYY-MM-DD>.json (UTC date; -baseline-only.json for
- * a run with --baseline-only).
+ * For each size it generates a sample once into bench/data/ (reused while the generator is unchanged),
+ * then measures, each measurement in a fresh process so peak RSS is its own (bench/measure.ts):
+ *
+ * 1. the full pipeline into a new lake: an ingest process, then a transform process (as the two
+ *    Lambdas run), the transform per stage;
+ * 2. the baseline: a bare DuckDB read_csv + GROUP BY customer (recency, frequency, monetary) over the
+ *    same file, and the ratio full run / baseline;
+ * 3. an incremental run: a lake seeded with a full run over the sample's history, then the last
+ *    `--new-share` of the rows (by order date) ingested as a new file and transformed;
+ * 4. the full pipeline again with DuckDB's memory_limit set to `--memory-limit`, spilling under the
+ *    OS temp folder.
+ *
+ * Each figure is the median of the runs: `--repeat` runs each (default 3 up to 10M transactions, 1
+ * above; 1m,10m takes about ten minutes on 2 cores), baselines at least 3 (they take seconds).
+ * Writes bench/results/<YYYY-MM-DD>.json (every run) and .md (the tables, also printed).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import Table from 'cli-table3';
 import { openDuckDb, queryRows } from '../lambdas/core/duckdb.ts';
 import { GENERATE_DEFAULTS, generateTransactions, type GenerateResult } from '../lambdas/core/generate.ts';
-import type { Measurement } from './measure.ts';
+import type { BaselineMeasurement, IngestMeasurement, MeasureRequest, Measurement, TransformMeasurement } from './measure.ts';
+import { median, renderMarkdown, summarise, type BenchReport, type Machine, type PipelineRun, type SizeResult } from './report.ts';
+import { deriveSizing, type ScalingPoint } from './sizing.ts';
+import { splitByOrderDate } from './split.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(benchDir, '..');
@@ -31,23 +43,26 @@ const generatorSources = ['lambdas/core/generate.ts', 'lambdas/core/random.ts'];
 interface Sample {
   readonly path: string;
   readonly bytes: number;
+  readonly fingerprint: string;
   readonly generated: GenerateResult;
 }
 
-interface SizeResult {
-  readonly size: string;
-  readonly customers: number;
-  readonly rows: number;
-  readonly fileBytes: number;
-  readonly pipeline?: Measurement;
-  readonly baseline: Measurement;
-}
+const formatSize = (rows: number) => (rows >= 1e6 ? `${rows / 1e6}M` : rows >= 1e3 ? `${rows / 1e3}k` : String(rows));
 
 function parseSize(text: string): number {
   const match = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(text.trim());
   if (!match) throw new Error(`size "${text}" is not a number of transactions such as 500k, 1m or 2500000`);
   const factor = { '': 1, k: 1e3, m: 1e6 }[match[2]!.toLowerCase() as '' | 'k' | 'm'];
   return Math.round(Number(match[1]) * factor);
+}
+
+/** DuckDB's units: KB, MB, GB are powers of 1000; KiB, MiB, GiB of 1024. */
+function memoryLimitBytes(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i.exec(text.trim());
+  if (!match) throw new Error(`--memory-limit must be a DuckDB size such as 1GB or 512MiB, or off; got ${text}`);
+  const unit = match[2]!.toLowerCase();
+  const power = ['k', 'm', 'g', 't'].indexOf(unit[0]!) + 1;
+  return Number(match[1]) * (unit.includes('i') ? 1024 : 1000) ** power;
 }
 
 function positiveInteger(name: string, text: string): number {
@@ -67,10 +82,10 @@ async function sample(customers: number, seed: number): Promise<Sample> {
   const fingerprint = hash.digest('hex');
 
   try {
-    const meta = JSON.parse(await readFile(metaPath, 'utf8')) as Sample & { fingerprint: string };
+    const meta = JSON.parse(await readFile(metaPath, 'utf8')) as Sample;
     if (meta.fingerprint === fingerprint && (await stat(path)).size === meta.bytes) {
       console.error(`reusing ${path}`);
-      return { path, bytes: meta.bytes, generated: meta.generated };
+      return { path, bytes: meta.bytes, fingerprint, generated: meta.generated };
     }
   } catch {
     // No usable cached sample: generate it below.
@@ -81,12 +96,12 @@ async function sample(customers: number, seed: number): Promise<Sample> {
   const bytes = (await stat(path)).size;
   console.error(`  ${generated.rows.toLocaleString('en-US')} rows in ${((performance.now() - start) / 1000).toFixed(1)} s`);
   await writeFile(metaPath, JSON.stringify({ path, bytes, generated, fingerprint, options }, null, 2));
-  return { path, bytes, generated };
+  return { path, bytes, fingerprint, generated };
 }
 
 /** Runs bench/measure.ts in a fresh Node process and reads what it measured. */
-async function measureInChild(args: readonly string[], resultPath: string): Promise<Measurement> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(benchDir, 'measure.ts'), ...args], {
+async function measureInChild<M extends Measurement>(request: MeasureRequest): Promise<M> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(benchDir, 'measure.ts'), JSON.stringify(request)], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -100,32 +115,34 @@ async function measureInChild(args: readonly string[], resultPath: string): Prom
     child.on('error', fail);
     child.on('close', done);
   });
-  if (exitCode !== 0) throw new Error(`measure.ts ${args[0]} exited with ${exitCode}:\n${output}`);
-  return JSON.parse(await readFile(resultPath, 'utf8')) as Measurement;
+  try {
+    if (exitCode !== 0) throw new Error(`measure.ts (${request.kind}) exited with ${exitCode}:\n${output}`);
+    return JSON.parse(await readFile(request.result, 'utf8')) as M;
+  } finally {
+    await rm(request.workDir, { recursive: true, force: true });
+  }
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+/**
+ * The commit, plus a hash of any uncommitted change to the measured code (lambdas/, sql/): read at the
+ * start and again at the end, so a run that straddles an edit says so.
+ */
+function measuredCode(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' });
+    const changes = git('diff', 'HEAD', '--', 'lambdas', 'sql') + git('ls-files', '--others', '--exclude-standard', '--', 'lambdas', 'sql');
+    const head = git('rev-parse', '--short', 'HEAD').trim();
+    return changes === '' ? head : `${head} + uncommitted changes in lambdas/ or sql/ (${createHash('sha256').update(changes).digest('hex').slice(0, 8)})`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
 }
 
-/** Median seconds and median peak RSS of repeated measurements. */
-function summarise(measurements: readonly Measurement[]): Measurement {
-  const summary: Measurement = {
-    mode: measurements[0]!.mode,
-    seconds: median(measurements.map((m) => m.seconds)),
-    maxRssBytes: median(measurements.map((m) => m.maxRssBytes)),
-  };
-  const customers = measurements[0]!.customers;
-  return customers === undefined ? summary : { ...summary, customers };
-}
-
-async function describeMachine(): Promise<Record<string, string | number>> {
+async function describeMachine(): Promise<Machine> {
   const duck = await openDuckDb();
   let duckdb: string;
   try {
-    const [row] = await queryRows(duck.connection, 'SELECT version() AS version');
+    const [row] = await queryRows(duck.connection, 'select version() as version');
     duckdb = String(row!.version);
   } finally {
     duck.close();
@@ -133,12 +150,7 @@ async function describeMachine(): Promise<Record<string, string | number>> {
   const manifest = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as {
     dependencies: Record<string, string>;
   };
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' }).trim();
-  } catch {
-    // Not a git checkout: the results still stand, without a commit.
-  }
+  const commit = measuredCode();
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model ?? 'unknown',
@@ -149,17 +161,9 @@ async function describeMachine(): Promise<Record<string, string | number>> {
     duckdb,
     duckdbNodeApi: manifest.dependencies['@duckdb/node-api'] ?? 'unknown',
     commit,
-    // Other work on the machine skews timings: a load above the core count means they are shared.
-    loadAverage1mAtStart: Number(os.loadavg()[0]!.toFixed(2)),
+    // Other work on the machine skews timings: a load near or above the core count means it was shared.
+    loadAverageBefore: os.loadavg().map((load) => Number(load.toFixed(2))),
   };
-}
-
-function formatBytes(bytes: number): string {
-  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${Math.round(bytes / 2 ** 20)} MiB`;
-}
-
-function formatSize(rows: number): string {
-  return rows >= 1e6 ? `${rows / 1e6}M` : rows >= 1e3 ? `${rows / 1e3}k` : String(rows);
 }
 
 async function main(): Promise<void> {
@@ -167,89 +171,186 @@ async function main(): Promise<void> {
     options: {
       sizes: { type: 'string', default: '1m,10m' },
       seed: { type: 'string', default: String(GENERATE_DEFAULTS.seed) },
-      repeat: { type: 'string', default: '1' },
+      repeat: { type: 'string' },
+      'memory-limit': { type: 'string', default: '1GB' },
+      'new-share': { type: 'string', default: '0.01' },
       'baseline-only': { type: 'boolean', default: false },
     },
     strict: true,
   });
   const sizes = values.sizes.split(',').map(parseSize);
   const seed = positiveInteger('seed', values.seed);
-  const repeat = positiveInteger('repeat', values.repeat);
+  const repeatFor = (rows: number) => (values.repeat ? positiveInteger('repeat', values.repeat) : rows <= 10e6 ? 3 : 1);
+  const memoryLimit = values['memory-limit'] === 'off' ? undefined : values['memory-limit'];
+  if (memoryLimit !== undefined) memoryLimitBytes(memoryLimit);
+  const newShare = Number(values['new-share']);
+  if (!(newShare > 0 && newShare < 0.5)) throw new Error(`--new-share must be above 0 and below 0.5, got ${values['new-share']}`);
   const baselineOnly = values['baseline-only'];
 
   await mkdir(dataDir, { recursive: true });
   const machine = await describeMachine();
   const scratch = await mkdtemp(join(os.tmpdir(), 'lifecycle-lake-bench-'));
+  const loads: number[] = [];
+  let counter = 0;
+  const nextFiles = () => {
+    counter += 1;
+    return { result: join(scratch, `result-${counter}.json`), workDir: join(scratch, `work-${counter}`) };
+  };
+  const measureBaseline = async (input: string): Promise<BaselineMeasurement> => {
+    const measured = await measureInChild<BaselineMeasurement>({ kind: 'baseline', input, ...nextFiles() });
+    loads.push(measured.loadAverage1mAtStart);
+    return measured;
+  };
+  /** Ingests `input` into `lake`, then transforms it, each in its own process; the lake is removed unless `keepLake`. */
+  const measurePipeline = async (
+    input: string,
+    lake: string,
+    options: { config?: string; keepLake?: boolean } = {},
+  ): Promise<PipelineRun> => {
+    const config = options.config ? { config: options.config } : {};
+    try {
+      const ingest = await measureInChild<IngestMeasurement>({ kind: 'ingest', input, lake, ...nextFiles(), ...config });
+      const transform = await measureInChild<TransformMeasurement>({ kind: 'transform', lake, ...nextFiles(), ...config });
+      loads.push(ingest.loadAverage1mAtStart, transform.loadAverage1mAtStart);
+      return { ingest, transform };
+    } finally {
+      if (!options.keepLake) await rm(lake, { recursive: true, force: true });
+    }
+  };
+
   const results: SizeResult[] = [];
   try {
     for (const rows of sizes) {
+      const size = formatSize(rows);
+      const repeat = repeatFor(rows);
       const customers = Math.max(1, Math.round(rows / ROWS_PER_CUSTOMER));
       const data = await sample(customers, seed);
-      const baselines: Measurement[] = [];
-      const pipelines: Measurement[] = [];
-      for (let run = 1; run <= repeat; run++) {
-        const label = `${formatSize(rows)}, run ${run}/${repeat}`;
-        console.error(`baseline (${label})`);
-        const baselineResult = join(scratch, `baseline-${rows}-${run}.json`);
-        baselines.push(await measureInChild(['baseline', data.path, baselineResult], baselineResult));
-        if (baselineOnly) continue;
-        console.error(`pipeline (${label})`);
-        const pipelineResult = join(scratch, `pipeline-${rows}-${run}.json`);
-        const lake = join(scratch, `lake-${rows}-${run}`);
-        pipelines.push(await measureInChild(['pipeline', data.path, pipelineResult, lake], pipelineResult));
-        await rm(lake, { recursive: true, force: true });
+      const baselines: BaselineMeasurement[] = [];
+      const fulls: PipelineRun[] = [];
+      for (let run = 1; run <= Math.max(repeat, 3); run++) {
+        console.error(`${size}: baseline, run ${run}`);
+        baselines.push(await measureBaseline(data.path));
+        if (baselineOnly || run > repeat) continue;
+        console.error(`${size}: full run ${run}/${repeat}`);
+        fulls.push(await measurePipeline(data.path, join(scratch, `lake-${rows}-${run}`)));
       }
+      const baseline = { seconds: median(baselines.map((b) => b.seconds)), maxRssBytes: median(baselines.map((b) => b.maxRssBytes)), runs: baselines };
+      if (baselineOnly) {
+        results.push({ size, rows: data.generated.rows, customers, fileBytes: data.bytes, repeat, baseline });
+        continue;
+      }
+      const full = { ...summarise(fulls), runs: fulls };
+
+      const split = await splitByOrderDate(data, newShare, join(scratch, 'split'));
+      console.error(`${size}: seeding a lake with the rows before ${split.cutDate}`);
+      const historyLake = join(scratch, `history-lake-${rows}`);
+      const history = await measurePipeline(split.historyPath, historyLake, { keepLake: true });
+      const incrementalRuns: PipelineRun[] = [];
+      for (let run = 1; run <= repeat; run++) {
+        console.error(`${size}: incremental run ${run}/${repeat} (${split.newRows.toLocaleString('en-US')} new rows)`);
+        const lake = join(scratch, `incremental-lake-${rows}-${run}`);
+        await cp(historyLake, lake, { recursive: true });
+        incrementalRuns.push(await measurePipeline(split.newPath, lake));
+      }
+      await rm(historyLake, { recursive: true, force: true });
+      const incrementalSummary = summarise(incrementalRuns);
+      if (incrementalSummary.modes.join() !== 'incremental') {
+        console.error(`warning: the incremental runs ran as ${incrementalSummary.modes.join(', ')}: ${incrementalSummary.modeReason}`);
+      }
+
+      let memoryLimited: SizeResult['memoryLimited'];
+      if (memoryLimit !== undefined) {
+        const config = join(scratch, `config-${rows}.json`);
+        const tempDirectory = join(scratch, `duckdb-limited-${rows}`);
+        await writeFile(config, JSON.stringify({ duckdb: { memoryLimit, tempDirectory } }));
+        const runs: PipelineRun[] = [];
+        let error: string | undefined;
+        for (let run = 1; run <= repeat && error === undefined; run++) {
+          console.error(`${size}: full run with memory_limit ${memoryLimit}, run ${run}/${repeat}`);
+          try {
+            runs.push(await measurePipeline(data.path, join(scratch, `limited-lake-${rows}-${run}`), { config }));
+          } catch (failure) {
+            error = (failure as Error).message.split('\n').filter((line) => line.trim() !== '').slice(-3).join(' / ');
+          } finally {
+            await rm(tempDirectory, { recursive: true, force: true });
+          }
+        }
+        memoryLimited = {
+          memoryLimit,
+          memoryLimitBytes: memoryLimitBytes(memoryLimit),
+          completed: error === undefined,
+          ...(error === undefined ? { summary: summarise(runs) } : { error }),
+          runs,
+        };
+      }
+
       results.push({
-        size: formatSize(rows),
-        customers,
+        size,
         rows: data.generated.rows,
+        customers,
         fileBytes: data.bytes,
-        baseline: summarise(baselines),
-        ...(baselineOnly ? {} : { pipeline: summarise(pipelines) }),
+        repeat,
+        baseline,
+        full,
+        ratioToBaseline: full.seconds / baseline.seconds,
+        incremental: {
+          ...incrementalSummary,
+          split,
+          history,
+          runs: incrementalRuns,
+          transformShareOfFull: incrementalSummary.transformSeconds / full.transformSeconds,
+          runShareOfFull: incrementalSummary.seconds / full.seconds,
+        },
+        ...(memoryLimited ? { memoryLimited } : {}),
       });
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 
-  const table = new Table({
-    head: ['size', 'rows', 'run s', 'rows/s', 'peak RSS', 'baseline s', 'baseline RSS', 'run/baseline'],
-    // Plain text, so the table can be pasted into the README as it is.
-    style: { head: [], border: [] },
+  const scaling: ScalingPoint[] = results.flatMap((r) => {
+    const limited = r.memoryLimited;
+    if (!r.full || !limited?.summary) return [];
+    return [
+      {
+        rows: r.rows,
+        lakeBytes: r.full.lakeBytes.curated + r.full.lakeBytes.marts + r.full.lakeBytes.state,
+        ...(r.incremental ? { incrementalTransformSeconds: r.incremental.transformSeconds } : {}),
+        limited: {
+          memoryLimitBytes: limited.memoryLimitBytes,
+          transformSeconds: limited.summary.transformSeconds,
+          transformMaxRssBytes: limited.summary.transformMaxRssBytes,
+          peakSpillBytes: limited.summary.peakSpillBytes,
+        },
+      },
+    ];
   });
-  for (const result of results) {
-    const run = result.pipeline;
-    table.push([
-      result.size,
-      result.rows.toLocaleString('en-US'),
-      run ? run.seconds.toFixed(1) : '—',
-      run ? Math.round(result.rows / run.seconds).toLocaleString('en-US') : '—',
-      run ? formatBytes(run.maxRssBytes) : '—',
-      result.baseline.seconds.toFixed(1),
-      formatBytes(result.baseline.maxRssBytes),
-      run ? `${(run.seconds / result.baseline.seconds).toFixed(1)}×` : '—',
-    ]);
+  const sizing = deriveSizing(scaling);
+  const codeAtEnd = measuredCode();
+  if (codeAtEnd !== machine.commit) {
+    console.error(`warning: the measured code changed during the run (${machine.commit} at the start, ${codeAtEnd} at the end)`);
   }
-  console.log(table.toString());
-  console.log(
-    `machine: ${machine.cpu}, ${machine.cores} cores, ${formatBytes(Number(machine.memoryBytes))} RAM, ${machine.os}; ` +
-      `Node ${machine.node}, DuckDB ${machine.duckdb} (@duckdb/node-api ${machine.duckdbNodeApi}); commit ${machine.commit}; ` +
-      `load average ${machine.loadAverage1mAtStart} at start`,
-  );
-  console.log(
-    `seconds are wall time inside the measuring process (modules loaded); RSS is its peak; ${repeat} run(s), median` +
-      (baselineOnly ? '; pipeline not measured (--baseline-only)' : ''),
-  );
-
   const date = new Date().toISOString().slice(0, 10);
+  const report: BenchReport = {
+    date,
+    machine: { ...machine, ...(codeAtEnd === machine.commit ? {} : { commitAtEnd: codeAtEnd }) },
+    seed,
+    ...(memoryLimit ? { memoryLimit } : {}),
+    newShare,
+    baselineOnly,
+    maxLoadAverage: Math.max(...loads),
+    results,
+    sizing,
+  };
+  const markdown = renderMarkdown(report);
+  console.log(markdown);
+
   await mkdir(resultsDir, { recursive: true });
   // A baseline-only dry run never replaces the day's full results.
-  const resultsPath = join(resultsDir, baselineOnly ? `${date}-baseline-only.json` : `${date}.json`);
-  await writeFile(
-    resultsPath,
-    `${JSON.stringify({ date, machine, seed, repeat, baselineOnly, rowsPerCustomerTarget: ROWS_PER_CUSTOMER, results }, null, 2)}\n`,
-  );
-  console.log(`results written to ${resultsPath}`);
+  const stem = join(resultsDir, baselineOnly ? `${date}-baseline-only` : date);
+  await writeFile(`${stem}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(`${stem}.md`, markdown);
+  console.log(`results written to ${stem}.json and ${stem}.md`);
 }
 
 try {

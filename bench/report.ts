@@ -1,0 +1,338 @@
+/** The bench's results: their shape in bench/results/<date>.json, medians, and the Markdown tables. */
+import type { BaselineMeasurement, IngestMeasurement, TransformMeasurement, TransformStages } from './measure.ts';
+import type { SizingRow } from './sizing.ts';
+import type { SplitFiles } from './split.ts';
+
+/** Issue 5's targets, checked at 10M transactions. */
+export const TARGETS = { rows: 10_000_000, maxRatio: 6, maxRssBytes: 4e9, maxIncrementalShare: 0.15, memoryLimitBytes: 1e9 } as const;
+
+/** One pipeline run: an ingest process, then a transform process on the same lake. */
+export interface PipelineRun {
+  readonly ingest: IngestMeasurement;
+  readonly transform: TransformMeasurement;
+}
+
+/** Field-by-field medians of pipeline runs (so the stages need not add up exactly to the total). */
+export interface PipelineSummary {
+  /** Ingest plus transform. */
+  readonly seconds: number;
+  readonly ingestSeconds: number;
+  readonly transformSeconds: number;
+  readonly stages: TransformStages;
+  /** The larger of the two processes' peaks. */
+  readonly maxRssBytes: number;
+  readonly ingestMaxRssBytes: number;
+  readonly transformMaxRssBytes: number;
+  readonly transformPeakJsBytes: number;
+  readonly peakSpillBytes: number;
+  readonly lakeBytes: TransformMeasurement['lakeBytes'];
+  readonly modes: readonly TransformMeasurement['mode'][];
+  readonly modeReason: string;
+  readonly lastModelInPublish?: string;
+}
+
+export interface SizeResult {
+  readonly size: string;
+  readonly rows: number;
+  readonly customers: number;
+  readonly fileBytes: number;
+  readonly repeat: number;
+  readonly baseline: { readonly seconds: number; readonly maxRssBytes: number; readonly runs: readonly BaselineMeasurement[] };
+  readonly full?: PipelineSummary & { readonly runs: readonly PipelineRun[] };
+  readonly ratioToBaseline?: number;
+  readonly incremental?: PipelineSummary & {
+    readonly split: SplitFiles;
+    /** The full run over the history that seeded each incremental run's lake. */
+    readonly history: PipelineRun;
+    readonly runs: readonly PipelineRun[];
+    readonly transformShareOfFull: number;
+    readonly runShareOfFull: number;
+  };
+  readonly memoryLimited?: {
+    readonly memoryLimit: string;
+    readonly memoryLimitBytes: number;
+    readonly completed: boolean;
+    readonly error?: string;
+    readonly summary?: PipelineSummary;
+    readonly runs: readonly PipelineRun[];
+  };
+}
+
+export interface Machine {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryBytes: number;
+  readonly os: string;
+  readonly node: string;
+  readonly duckdb: string;
+  readonly duckdbNodeApi: string;
+  readonly commit: string;
+  /** Set when the measured code changed while the bench ran: its figures then mix versions. */
+  readonly commitAtEnd?: string;
+  /** os.loadavg() (1, 5, 15 minutes) before the first measurement. */
+  readonly loadAverageBefore: readonly number[];
+}
+
+export interface BenchReport {
+  readonly date: string;
+  readonly machine: Machine;
+  readonly seed: number;
+  readonly memoryLimit?: string;
+  readonly newShare: number;
+  readonly baselineOnly: boolean;
+  /** Highest 1-minute load average seen when a measurement started. */
+  readonly maxLoadAverage: number;
+  readonly results: readonly SizeResult[];
+  readonly sizing: readonly SizingRow[];
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export function summarise(runs: readonly PipelineRun[]): PipelineSummary {
+  const of = (pick: (run: PipelineRun) => number) => median(runs.map(pick));
+  const first = runs[0]!.transform;
+  return {
+    seconds: of((r) => r.ingest.seconds + r.transform.seconds),
+    ingestSeconds: of((r) => r.ingest.seconds),
+    transformSeconds: of((r) => r.transform.seconds),
+    stages: {
+      setup: of((r) => r.transform.stages.setup),
+      sqlModels: of((r) => r.transform.stages.sqlModels),
+      clvFit: of((r) => r.transform.stages.clvFit),
+      publish: of((r) => r.transform.stages.publish),
+    },
+    maxRssBytes: of((r) => Math.max(r.ingest.maxRssBytes, r.transform.maxRssBytes)),
+    ingestMaxRssBytes: of((r) => r.ingest.maxRssBytes),
+    transformMaxRssBytes: of((r) => r.transform.maxRssBytes),
+    transformPeakJsBytes: of((r) => r.transform.peakJsBytes),
+    peakSpillBytes: of((r) => Math.max(r.ingest.peakSpillBytes, r.transform.peakSpillBytes)),
+    lakeBytes: first.lakeBytes,
+    modes: [...new Set(runs.map((r) => r.transform.mode))],
+    modeReason: first.modeReason,
+    ...(first.lastModelInPublish ? { lastModelInPublish: first.lastModelInPublish } : {}),
+  };
+}
+
+const formatBytes = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${Math.round(bytes / 1e6)} MB`);
+const formatSeconds = (seconds: number) => (seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1));
+const formatCount = (n: number) => Math.round(n).toLocaleString('en-US');
+const formatShare = (share: number) => `${(share * 100).toFixed(1)} %`;
+
+function markdownTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function machineLine(report: BenchReport): string {
+  const m = report.machine;
+  return (
+    `Machine: ${m.cpu}, ${m.cores} cores, ${formatBytes(m.memoryBytes)} RAM, ${m.os}; Node ${m.node}, DuckDB ${m.duckdb} ` +
+    `(@duckdb/node-api ${m.duckdbNodeApi}); commit ${m.commit}` +
+    `${m.commitAtEnd ? ` at the start, **${m.commitAtEnd} at the end: the code changed during the run**` : ''}. Load average (1, 5, 15 min) before the run: ` +
+    `${m.loadAverageBefore.join(', ')}; highest 1-minute load when a measurement started: ${report.maxLoadAverage.toFixed(2)} ` +
+    `(a load near ${m.cores} means other work shared the cores).`
+  );
+}
+
+function targetsTable(results: readonly SizeResult[]): string {
+  const at = results.find((r) => Math.abs(r.rows / TARGETS.rows - 1) < 0.05);
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? 'not measured' : ok ? 'met' : '**not met**');
+  const limited = at?.memoryLimited;
+  const incremental = at?.incremental;
+  return markdownTable(
+    ['target (10M transactions)', 'measured', 'verdict'],
+    [
+      [
+        `full run ≤ ${TARGETS.maxRatio}× baseline`,
+        at?.ratioToBaseline === undefined ? '—' : `${at.ratioToBaseline.toFixed(1)}×`,
+        verdict(at?.ratioToBaseline === undefined ? undefined : at.ratioToBaseline <= TARGETS.maxRatio),
+      ],
+      [
+        'peak RSS ≤ 4 GB',
+        at?.full ? formatBytes(at.full.maxRssBytes) : '—',
+        verdict(at?.full ? at.full.maxRssBytes <= TARGETS.maxRssBytes : undefined),
+      ],
+      [
+        `incremental transform (1 % new) ≤ ${TARGETS.maxIncrementalShare * 100} % of the full one`,
+        incremental ? `${formatShare(incremental.transformShareOfFull)} (${incremental.modes.join(', ')})` : '—',
+        verdict(
+          incremental
+            ? incremental.transformShareOfFull <= TARGETS.maxIncrementalShare && incremental.modes.join() === 'incremental'
+            : undefined,
+        ),
+      ],
+      [
+        'completes with memory_limit 1GB',
+        limited ? `${limited.completed ? 'yes' : 'no'} (${limited.memoryLimit})` : '—',
+        verdict(limited ? limited.completed && limited.memoryLimitBytes <= TARGETS.memoryLimitBytes : undefined),
+      ],
+    ],
+  );
+}
+
+/** The Lambda sizing table with the rules that derive it. */
+export function sizingMarkdown(sizing: readonly SizingRow[]): string {
+  return [
+    markdownTable(
+      [
+        'transactions',
+        'basis',
+        'memory MB',
+        'duckdb.memoryLimit',
+        'ephemeral storage MB',
+        'full rebuild s',
+        'daily incremental (1 % new) s',
+        'default function holds it',
+        'note',
+      ],
+      sizing.map((row) => [
+        formatCount(row.transactions),
+        row.basis,
+        row.memoryMb === undefined ? '—' : formatCount(row.memoryMb),
+        row.memoryMb === undefined ? '—' : (row.duckdbMemoryLimit ?? 'default (70 %)'),
+        row.ephemeralStorageMb === undefined ? '—' : formatCount(row.ephemeralStorageMb),
+        formatCount(row.fullRebuildSeconds),
+        row.incrementalSeconds === undefined ? '—' : formatCount(row.incrementalSeconds),
+        row.fitsDefaultFunction ? 'yes' : 'no',
+        row.note ?? '',
+      ]),
+    ),
+    'Derived from the transform processes above, not measured on Lambda. From the memory-limited runs that spilled ' +
+      "(DuckDB at its limit L): the memory outside DuckDB (peak RSS − L) and what DuckDB would use unlimited (L + " +
+      'spill), scaled linearly with transactions (through zero from a single measured size). Memory: the smallest ' +
+      'size (256 MB steps) holding DuckDB at L plus the memory outside it within 90 %, grown while /tmp would exceed ' +
+      "10,240 MB. The function gives DuckDB 70 % of its memory unless `pipeline.duckdb.memoryLimit` is set; where " +
+      'that would not leave room, the table names the limit to set. Ephemeral storage: 1.5 × (curated files + marts ' +
+      '+ state + spill at that limit), in 512 MB steps. Durations: the memory-limited full transform and the ' +
+      'incremental transform measured here on 2 cores, scaled by 2 ÷ vCPUs below 3,538 MB (Lambda gives a vCPU per ' +
+      '1,769 MB; no gain assumed above 2). Default function: the transform Lambda as deployed (10,240 MB, /tmp ' +
+      '10,240 MB, 900 s, 70 % to DuckDB).',
+  ].join('\n\n');
+}
+
+export function renderMarkdown(report: BenchReport): string {
+  const { results } = report;
+  const withFull = results.filter((r) => r.full);
+  const parts: string[] = [
+    `# Benchmark ${report.date}`,
+    machineLine(report),
+    'Each figure is the median of the runs shown (baselines at least 3), each process fresh; seconds are wall time ' +
+      'after module loading; peak RSS is the process\'s maxRSS. A pipeline run is an ingest process then a transform ' +
+      'process on the same local lake, as the ingest and transform Lambdas run, so each has its own peak. Data: ' +
+      '`lifecycle-lake generate`, seed 1, 24 months, ~10 transactions per customer.',
+    '## Full run against the baseline',
+    markdownTable(
+      ['transactions', 'runs', 'full run s', 'rows/s', 'peak RSS', 'baseline s', 'baseline RSS', 'full run ÷ baseline'],
+      results.map((r) => [
+        formatCount(r.rows),
+        String(r.repeat),
+        r.full ? formatSeconds(r.full.seconds) : '—',
+        r.full ? formatCount(r.rows / r.full.seconds) : '—',
+        r.full ? formatBytes(r.full.maxRssBytes) : '—',
+        formatSeconds(r.baseline.seconds),
+        formatBytes(r.baseline.maxRssBytes),
+        r.ratioToBaseline === undefined ? '—' : `${r.ratioToBaseline.toFixed(1)}×`,
+      ]),
+    ),
+    'Full run: ingest (validation, quarantine, curated Parquet) plus transform (every mart, the CLV fit, SQL tests, ' +
+      'publication) into an empty local lake, as `lifecycle-lake run` without its printed summary. Baseline: one DuckDB ' +
+      '`read_csv` + `GROUP BY customer_id` computing recency, frequency and monetary over the same CSV, measured in the ' +
+      'same bench run.',
+  ];
+  if (withFull.length > 0) {
+    parts.push(
+      '## Stages of the full run (seconds)',
+      markdownTable(
+        ['transactions', 'ingest', 'transform setup', 'SQL models', 'CLV fit', 'publish', 'transform', 'peak RSS ingest', 'peak RSS transform'],
+        withFull.map((r) => {
+          const f = r.full!;
+          return [
+            formatCount(r.rows),
+            formatSeconds(f.ingestSeconds),
+            formatSeconds(f.stages.setup),
+            formatSeconds(f.stages.sqlModels),
+            formatSeconds(f.stages.clvFit),
+            formatSeconds(f.stages.publish),
+            formatSeconds(f.transformSeconds),
+            formatBytes(f.ingestMaxRssBytes),
+            formatBytes(f.transformMaxRssBytes),
+          ];
+        }),
+      ),
+      'From the steps the pipeline reports, each lasting until the next. SQL models: every model step except ' +
+        '`clv_predictions` (the CLV fit). Publish: the SQL tests, writing the marts and state, and moving the pointer' +
+        (withFull[0]!.full!.lastModelInPublish
+          ? `, plus the last model (\`${withFull[0]!.full!.lastModelInPublish}\`), because the pipeline reports nothing ` +
+            'between it and publication'
+          : '') +
+        '. Setup: listing curated files, choosing the mode, reading the previous state.',
+    );
+  }
+
+  const incremental = results.filter((r) => r.incremental);
+  if (incremental.length > 0) {
+    parts.push(
+      '## Incremental run',
+      markdownTable(
+        ['transactions', 'cut date', 'new rows', 'mode', 'ingest s', 'transform s', 'full transform s', 'transform ÷ full transform', 'run ÷ full run', 'peak RSS transform'],
+        incremental.map((r) => {
+          const inc = r.incremental!;
+          return [
+            formatCount(r.rows),
+            inc.split.cutDate,
+            `${formatCount(inc.split.newRows)} (${formatShare(inc.split.newRows / r.rows)})`,
+            inc.modes.join(', '),
+            formatSeconds(inc.ingestSeconds),
+            formatSeconds(inc.transformSeconds),
+            formatSeconds(r.full!.transformSeconds),
+            formatShare(inc.transformShareOfFull),
+            formatShare(inc.runShareOfFull),
+            formatBytes(inc.transformMaxRssBytes),
+          ];
+        }),
+      ),
+      'A lake is seeded with a full run over the rows ordered before the cut date; the rows from the cut date on (the ' +
+        'sample\'s last days) are then ingested as a new file and transformed, merging into the previous state. The full ' +
+        'transform and full run are those of the first table (all rows, empty lake).',
+    );
+  }
+
+  const limited = results.filter((r) => r.memoryLimited);
+  if (limited.length > 0) {
+    parts.push(
+      `## Memory limit (DuckDB memory_limit ${report.memoryLimit})`,
+      markdownTable(
+        ['transactions', 'completed', 'full run s', 'vs no limit', 'ingest s', 'transform s', 'peak RSS ingest', 'peak RSS transform', 'peak spill'],
+        limited.map((r) => {
+          const run = r.memoryLimited!;
+          const s = run.summary;
+          const dash = '—';
+          return [
+            formatCount(r.rows),
+            run.completed ? 'yes' : `no: ${run.error ?? ''}`,
+            s ? formatSeconds(s.seconds) : dash,
+            s && r.full ? `${(s.seconds / r.full.seconds).toFixed(2)}×` : dash,
+            s ? formatSeconds(s.ingestSeconds) : dash,
+            s ? formatSeconds(s.transformSeconds) : dash,
+            s ? formatBytes(s.ingestMaxRssBytes) : dash,
+            s ? formatBytes(s.transformMaxRssBytes) : dash,
+            s ? formatBytes(s.peakSpillBytes) : dash,
+          ];
+        }),
+      ),
+      'The same full run with a config file setting `duckdb.memoryLimit` and `duckdb.tempDirectory` (under the OS temp ' +
+        "folder). Peak spill: the largest size of DuckDB's spill folder, sampled every 250 ms. RSS above the limit is " +
+        'memory DuckDB does not count: Node and V8, the CLV arrays, allocator overhead.',
+    );
+  }
+
+  parts.push('## Targets (issue 5)', targetsTable(results));
+  if (report.sizing.length > 0) {
+    parts.push('## Lambda sizing for the transform function (derived)', sizingMarkdown(report.sizing));
+  }
+  return `${parts.join('\n\n')}\n`;
+}

@@ -1,0 +1,166 @@
+/**
+ * Lambda sizing for the transform function, derived from the bench's measured scaling (never measured
+ * on Lambda itself). The rules, also stated beside the table the bench writes (report.ts):
+ *
+ * - What a transform needs, from the memory-limited runs that spilled (there DuckDB was at its limit
+ *   L): the memory outside DuckDB (peak RSS − L: Node, V8, the CLV arrays, allocator overhead) and
+ *   what DuckDB would have used unlimited (L + spill). Both scale linearly with transactions between
+ *   measured sizes and along the last two beyond them (through zero from a single size).
+ * - Memory M: the smallest (256 MB steps) holding DuckDB at L plus the memory outside it within 90 %
+ *   of M, grown while /tmp would exceed Lambda's 10,240 MB. The function gives DuckDB 70 % of M
+ *   (lambdas/shared/env.ts) unless `pipeline.duckdb.memoryLimit` is set; where 70 % would not leave
+ *   room the row names the limit to set (90 % of M less the memory outside DuckDB).
+ * - Ephemeral storage: 1.5 × (curated files + marts + state + spill), in 512 MB steps; spill is what
+ *   DuckDB would use unlimited less the limit it gets.
+ * - Duration: the memory-limited transform (full rebuild) and the incremental transform as measured
+ *   on the bench machine (2 cores); Lambda gives one vCPU per 1,769 MB, so below 3,538 MB times are
+ *   scaled by 2 / vCPUs (no gain is assumed from more than 2).
+ */
+
+export interface ScalingPoint {
+  readonly rows: number;
+  /** Bytes the transform leaves in the lake: curated files, marts and state. */
+  readonly lakeBytes: number;
+  readonly incrementalTransformSeconds?: number;
+  /** The full transform run with DuckDB's memory_limit set. */
+  readonly limited: {
+    readonly memoryLimitBytes: number;
+    readonly transformSeconds: number;
+    readonly transformMaxRssBytes: number;
+    readonly peakSpillBytes: number;
+  };
+}
+
+export interface SizingRow {
+  readonly transactions: number;
+  readonly basis: 'measured' | 'interpolated' | 'extrapolated';
+  /** Lambda MB (MiB); absent when no Lambda size fits. */
+  readonly memoryMb?: number;
+  /** The `pipeline.duckdb.memoryLimit` to set; absent when the function's 70 % default fits. */
+  readonly duckdbMemoryLimit?: string;
+  readonly ephemeralStorageMb?: number;
+  readonly fullRebuildSeconds: number;
+  readonly incrementalSeconds?: number;
+  /** Whether the transform function's default size (10,240 MB memory and /tmp, 70 % to DuckDB) holds it. */
+  readonly fitsDefaultFunction: boolean;
+  readonly note?: string;
+}
+
+export const SIZING_TARGETS = [1e6, 5e6, 10e6, 25e6, 50e6, 100e6] as const;
+
+const MIB = 2 ** 20;
+const LAMBDA_MAX_MB = 10_240;
+const LAMBDA_TIMEOUT_SECONDS = 900;
+const MB_PER_VCPU = 1_769;
+const DUCKDB_SHARE = 0.7;
+const HEADROOM = 0.9;
+const STORAGE_MARGIN = 1.5;
+const MEMORY_STEP_MB = 256;
+/** A measured size counts as the target size within this relative distance. */
+const SAME_SIZE = 0.05;
+
+/** y at `rows` along measured (rows, y) points: linear between them, the last segment's line beyond. */
+export function scale(points: readonly { rows: number; y: number }[], rows: number): number {
+  const sorted = [...points].sort((a, b) => a.rows - b.rows);
+  if (sorted.length === 0) throw new Error('no measured points to scale from');
+  if (sorted.length === 1) return (sorted[0]!.y * rows) / sorted[0]!.rows;
+  let upper = sorted.findIndex((p, i) => i > 0 && rows <= p.rows);
+  if (upper === -1) upper = sorted.length - 1;
+  const a = sorted[upper - 1]!;
+  const b = sorted[upper]!;
+  return a.y + ((b.y - a.y) * (rows - a.rows)) / (b.rows - a.rows);
+}
+
+const roundUp = (value: number, step: number) => Math.ceil(value / step) * step;
+
+/** A DuckDB memory_limit value, rounded down to 0.1 GB. */
+const duckdbSize = (bytes: number) => `${(Math.floor(bytes / 1e8) / 10).toFixed(1)}GB`;
+
+/** What a transform of `rows` transactions needs, scaled from the measured points. */
+interface Needs {
+  /** Process memory beyond DuckDB's limit. */
+  readonly beyondDuckDb: number;
+  /** Memory DuckDB would use with no limit (its limit plus what it spilled); 0 when it never spilled. */
+  readonly duckdb: number;
+  /** Peak RSS when DuckDB never reached its limit (then there is no spill to reason about). */
+  readonly unspilledRss: number;
+  readonly lakeBytes: number;
+}
+
+function needsAt(points: readonly ScalingPoint[], rows: number): Needs {
+  // Only runs that spilled had DuckDB at its limit, so only there is RSS − limit the memory outside it.
+  const spilled = points.filter((p) => p.limited.peakSpillBytes > 0);
+  const along = (from: readonly ScalingPoint[], pick: (p: ScalingPoint) => number) =>
+    Math.max(0, scale(from.map((p) => ({ rows: p.rows, y: pick(p) })), rows));
+  return spilled.length > 0
+    ? {
+        beyondDuckDb: along(spilled, (p) => p.limited.transformMaxRssBytes - p.limited.memoryLimitBytes),
+        duckdb: along(spilled, (p) => p.limited.memoryLimitBytes + p.limited.peakSpillBytes),
+        unspilledRss: 0,
+        lakeBytes: along(points, (p) => p.lakeBytes),
+      }
+    : { beyondDuckDb: 0, duckdb: 0, unspilledRss: along(points, (p) => p.limited.transformMaxRssBytes), lakeBytes: along(points, (p) => p.lakeBytes) };
+}
+
+/** DuckDB's share of a function of `memoryMb`, the /tmp it needs, and whether the process fits. */
+function plan(needs: Needs, memoryMb: number, duckdbLimit?: number) {
+  const memoryBytes = memoryMb * MIB;
+  const duckdbBytes = duckdbLimit ?? DUCKDB_SHARE * memoryBytes;
+  const spillBytes = Math.max(0, needs.duckdb - duckdbBytes);
+  const rss = needs.unspilledRss > 0 ? needs.unspilledRss : needs.beyondDuckDb + Math.min(needs.duckdb, duckdbBytes);
+  return {
+    duckdbBytes,
+    ephemeralStorageMb: Math.max(512, roundUp((STORAGE_MARGIN * (needs.lakeBytes + spillBytes)) / MIB, 512)),
+    fitsMemory: rss <= HEADROOM * memoryBytes,
+  };
+}
+
+export function deriveSizing(points: readonly ScalingPoint[], targets: readonly number[] = SIZING_TARGETS): SizingRow[] {
+  if (points.length === 0) return [];
+  const limit = Math.max(...points.map((p) => p.limited.memoryLimitBytes));
+  const smallest = Math.min(...points.map((p) => p.rows));
+  const largest = Math.max(...points.map((p) => p.rows));
+  const incrementalPoints = points.filter((p) => p.incrementalTransformSeconds !== undefined);
+  return targets.map((rows) => {
+    const along = (pick: (p: ScalingPoint) => number, from: readonly ScalingPoint[] = points) =>
+      Math.max(0, scale(from.map((p) => ({ rows: p.rows, y: pick(p) })), rows));
+    const basis = points.some((p) => Math.abs(p.rows / rows - 1) < SAME_SIZE)
+      ? 'measured'
+      : rows > smallest && rows < largest
+        ? 'interpolated'
+        : 'extrapolated';
+    const needs = needsAt(points, rows);
+
+    // The smallest function holding DuckDB at the measured limit, then larger while /tmp would not fit.
+    const processBytes = needs.unspilledRss > 0 ? needs.unspilledRss : limit + needs.beyondDuckDb;
+    let memoryMb = roundUp(Math.max(limit / DUCKDB_SHARE, processBytes / HEADROOM) / MIB, MEMORY_STEP_MB);
+    const duckdbLimitFor = (mb: number) => Math.min(DUCKDB_SHARE * mb * MIB, HEADROOM * mb * MIB - needs.beyondDuckDb);
+    while (memoryMb <= LAMBDA_MAX_MB && plan(needs, memoryMb, duckdbLimitFor(memoryMb)).ephemeralStorageMb > LAMBDA_MAX_MB) {
+      memoryMb += MEMORY_STEP_MB;
+    }
+    const duckdbBytes = duckdbLimitFor(memoryMb);
+    const { ephemeralStorageMb } = plan(needs, memoryMb, duckdbBytes);
+    const vcpus = Math.min(memoryMb, LAMBDA_MAX_MB) / MB_PER_VCPU;
+    const slowdown = vcpus < 2 ? 2 / vcpus : 1;
+    const fullRebuildSeconds = along((p) => p.limited.transformSeconds) * slowdown;
+    const incrementalSeconds =
+      incrementalPoints.length > 0 ? along((p) => p.incrementalTransformSeconds!, incrementalPoints) * slowdown : undefined;
+    const byDefault = plan(needs, LAMBDA_MAX_MB);
+    const fitsLambda = memoryMb <= LAMBDA_MAX_MB;
+    const fast = fullRebuildSeconds <= 0.75 * LAMBDA_TIMEOUT_SECONDS;
+
+    const notes: string[] = [];
+    if (!fitsLambda) notes.push("no Lambda size holds it: memory or /tmp above 10,240 MB");
+    if (!fast) notes.push("full rebuild near or past Lambda's 15-minute limit");
+    return {
+      transactions: rows,
+      basis,
+      ...(fitsLambda ? { memoryMb, ephemeralStorageMb } : {}),
+      ...(fitsLambda && duckdbBytes < DUCKDB_SHARE * memoryMb * MIB ? { duckdbMemoryLimit: duckdbSize(duckdbBytes) } : {}),
+      fullRebuildSeconds,
+      ...(incrementalSeconds === undefined ? {} : { incrementalSeconds }),
+      fitsDefaultFunction: byDefault.fitsMemory && byDefault.ephemeralStorageMb <= LAMBDA_MAX_MB && fast,
+      ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
+    };
+  });
+}
