@@ -52,6 +52,8 @@ const ingestedAt = (whichWins: string): ColumnSpec => ({
   description: `When the file was ingested, UTC; ${whichWins}.`,
 });
 
+const ingestDate: ColumnSpec = { name: 'ingest_date', type: 'VARCHAR', description: 'UTC date of the ingest, YYYY-MM-DD.' };
+
 const customerId: ColumnSpec = { name: 'customer_id', type: 'VARCHAR', description: 'Customer identifier from the source.' };
 
 export const transactionsTable: TableSpec = {
@@ -80,7 +82,7 @@ export const customersTable: TableSpec = {
   name: 'customers',
   description: 'Customers known from customers files, whether or not they have bought (prospects have not).',
   layer: 'curated',
-  partition: { name: 'ingest_date', type: 'VARCHAR', description: 'UTC date of the ingest, YYYY-MM-DD.' },
+  partition: ingestDate,
   key: ['customer_id', 'file_id'],
   perCustomer: false,
   columns: [
@@ -95,7 +97,7 @@ export const acquisitionCostsTable: TableSpec = {
   name: 'acquisition_costs',
   description: 'What it cost to acquire each customer, from acquisition-cost files; CLV is reported net of it.',
   layer: 'curated',
-  partition: { name: 'ingest_date', type: 'VARCHAR', description: 'UTC date of the ingest, YYYY-MM-DD.' },
+  partition: ingestDate,
   key: ['customer_id', 'file_id'],
   perCustomer: false,
   columns: [
@@ -111,7 +113,7 @@ export const quarantineTable: TableSpec = {
   description:
     'Rejected transaction rows with their original values and the reason; nothing is dropped silently. Rejected customers-file rows are kept the same way under quarantine/customers/.',
   layer: 'quarantine',
-  partition: { name: 'ingest_date', type: 'VARCHAR', description: 'UTC date of the ingest, YYYY-MM-DD.' },
+  partition: ingestDate,
   key: ['file_id', 'source_row'],
   perCustomer: false,
   columns: [
