@@ -14,7 +14,7 @@ export function hasSharedData(relativePath: string): boolean {
   if (existsSync(path)) return true;
   const origin =
     `${relativePath} is not in ${sharedDataDir}. It is the public CDNOW dataset of the CLV literature ` +
-    '(Fader, Hardie & Lee 2005; e.g. the `lifetimes` package ships the same files); put it there to run these checks.';
+    '(Fader, Hardie & Lee 2005), kept in shared/data/cdnow/ beside the repository; put it there to run these checks.';
   if (process.env.CI === 'true') throw new Error(`CI requires shared data: ${origin}`);
   console.warn(`skipping: ${origin}`);
   return false;

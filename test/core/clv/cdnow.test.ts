@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   bgNbdLogLikelihood,
@@ -9,22 +8,11 @@ import {
   gammaGammaLogLikelihood,
   type BgNbdParams,
 } from '../../../lambdas/core/clv/index.ts';
+import { hasSharedData, sharedDataDir } from '../../support/shared-data.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const summaryCsv = path.resolve(repoRoot, '../shared/data', 'cdnow/cdnow_customers_summary_with_transactions.csv');
-const hasData = existsSync(summaryCsv);
-
-if (!hasData && process.env.CI === 'true') {
-  it('has the CDNOW sample summary in CI', () => {
-    throw new Error(`missing ${summaryCsv}: CI must run with shared/data beside the repository`);
-  });
-}
-if (!hasData) {
-  console.warn(
-    `CDNOW tests skipped: ${summaryCsv} not found. It is the CDNOW 1/10 sample summary (Fader, Hardie & Lee 2005) ` +
-      'that shared/data/cdnow/ provides beside the repository.',
-  );
-}
+const SUMMARY = 'cdnow/cdnow_customers_summary_with_transactions.csv';
+const summaryCsv = path.join(sharedDataDir, SUMMARY);
+const hasData = hasSharedData(SUMMARY);
 
 /** ID, x, t_x, T (weeks), zbar: the 2,357 customers of the 39-week calibration period. */
 function readCdnowSummary() {
