@@ -12,6 +12,8 @@ export interface PublishedSnapshot {
   readonly curatedFiles?: Readonly<Record<string, string>>;
   /** What the state was built with (models and settings); another fingerprint forces a full rebuild. */
   readonly stateFingerprint?: string;
+  /** Files of the run this one replaced for the same date, kept until the next replacement. */
+  readonly superseded?: readonly string[];
 }
 
 /** The publication pointer: a single object, so switching a date to a new run is one atomic write. */
@@ -56,17 +58,24 @@ export async function writeRunManifest(lake: Lake, manifest: RunManifest): Promi
 }
 
 /**
- * Points `asOfDate` at the run. Transforms run one at a time (reserved concurrency 1 on Lambda, one
- * process locally), so read-modify-write of the pointer has no competing writer.
+ * Points `asOfDate` at the run and returns the files that can go: those of the run replaced two
+ * publications ago. The run replaced now stays one more generation, so a query that started before
+ * this switch (an Athena query on the old partition) can still finish. Transforms run one at a time
+ * (reserved concurrency 1 on Lambda, one process locally), so read-modify-write of the pointer has no
+ * competing writer.
  */
 export async function publishSnapshot(
   lake: Lake,
   asOfDate: string,
-  snapshot: PublishedSnapshot,
-): Promise<PublishedSnapshot | undefined> {
+  snapshot: Omit<PublishedSnapshot, 'superseded'>,
+): Promise<{ readonly obsolete: readonly string[] }> {
   const index = await readPublishedIndex(lake);
   const replaced = index.snapshots[asOfDate];
-  const next: PublishedIndex = { snapshots: { ...index.snapshots, [asOfDate]: snapshot } };
+  const superseded =
+    replaced && replaced.runId !== snapshot.runId
+      ? [...Object.values(replaced.tables), ...Object.values(replaced.state ?? {})]
+      : (replaced?.superseded ?? []);
+  const next: PublishedIndex = { snapshots: { ...index.snapshots, [asOfDate]: { ...snapshot, superseded } } };
   await lake.putText(lakeKeys.published, JSON.stringify(next, null, 2));
-  return replaced;
+  return { obsolete: replaced && replaced.runId !== snapshot.runId ? (replaced.superseded ?? []) : [] };
 }

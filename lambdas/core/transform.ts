@@ -34,7 +34,7 @@ export interface TransformOptions {
   readonly runId?: string;
   /** Rebuild the state from every curated file instead of merging new data into the previous state. */
   readonly full?: boolean;
-  /** Called after the pointer is switched, before superseded files are removed (e.g. Glue partitions). */
+  /** Called after the pointer is switched, before obsolete files are removed (e.g. Glue partitions). */
   readonly onPublished?: (published: TransformResult) => Promise<void>;
 }
 
@@ -314,7 +314,7 @@ export async function runTransform(
       await writeTable(spec, model, state[spec.name] as string);
     }
     ctx.progress('publishing');
-    const replaced = await publishSnapshot(ctx.lake, asOfDate, {
+    const { obsolete } = await publishSnapshot(ctx.lake, asOfDate, {
       runId,
       publishedAt: new Date().toISOString(),
       tables: Object.fromEntries(tables.map((t) => [t.name, t.key])),
@@ -342,9 +342,7 @@ export async function runTransform(
       tables: Object.fromEntries(tables.map((t) => [t.name, { key: t.key, rows: t.rows }])),
     });
     await options.onPublished?.(result);
-    if (replaced && replaced.runId !== runId) {
-      await ctx.lake.delete([...Object.values(replaced.tables), ...Object.values(replaced.state ?? {})]);
-    }
+    await ctx.lake.delete(obsolete);
     return result;
   } catch (error) {
     const message = (error as Error).message;

@@ -35,7 +35,7 @@ const deps: PipelineDeps = {
 logger.appendPersistentKeys({ lake: deps.lake.location });
 
 /**
- * Runs after the pointer moved (before superseded files go): Glue partitions for the new snapshot,
+ * Runs after the pointer moved (before obsolete files go): Glue partitions for the new snapshot,
  * then the BI views on the latest snapshot. Each step only when its env var (GLUE_DATABASE,
  * ATHENA_WORKGROUP) is set, so the pipeline also runs without a catalog.
  */

@@ -5,7 +5,7 @@ import { generateTransactions } from '../../lambdas/core/generate.ts';
 import { lakeKeys } from '../../lambdas/core/lake.ts';
 import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
 import { defaultSqlDir } from '../../lambdas/core/sql-files.ts';
-import { martTables } from '../../lambdas/core/schema/tables.ts';
+import { martTables, stateTables } from '../../lambdas/core/schema/tables.ts';
 import { readPublishedIndex } from '../../lambdas/core/snapshots.ts';
 import { fixturesDir, queryLake, source, tempLake } from '../support/pipeline.ts';
 
@@ -37,10 +37,17 @@ describe('transform', () => {
     const index = await readPublishedIndex(env.lake);
     expect(Object.keys(index.snapshots)).toEqual(['2024-12-31']);
     expect(index.snapshots['2024-12-31']?.runId).toBe(second.runId);
-    // The superseded run's files are gone; only the published run remains under marts/.
-    const martKeys = (await env.lake.list('marts/')).map((o) => o.key);
-    expect(martKeys).toHaveLength(MART_TABLES.length);
-    expect(martKeys.every((k) => k.includes(`run_id=${second.runId}/`))).toBe(true);
+    // The replaced run's files stay one more generation (queries in flight may still read them) ...
+    const martKeys = async () => (await env!.lake.list('marts/')).map((o) => o.key);
+    expect(await martKeys()).toHaveLength(2 * MART_TABLES.length);
+    expect(index.snapshots['2024-12-31']?.superseded).toHaveLength(MART_TABLES.length + stateTables.length);
+    // ... and go when the date is replaced again.
+    const third = await transform(env.deps, { asOfDate: '2024-12-31' });
+    const remaining = await martKeys();
+    expect(remaining).toHaveLength(2 * MART_TABLES.length);
+    expect(remaining.some((k) => k.includes(`run_id=${first.runId}/`))).toBe(false);
+    expect(remaining.filter((k) => k.includes(`run_id=${third.runId}/`))).toHaveLength(MART_TABLES.length);
+    expect((await env.lake.list('state/')).some((o) => o.key.includes(`run_id=${first.runId}/`))).toBe(false);
   });
 
   it('gives identical marts on a generated dataset large enough for parallel aggregation and the CLV fit', async () => {
