@@ -59,18 +59,26 @@ describe('TransformPipeline', () => {
     onDemand.pipelineTemplate.resourceCountIs('AWS::Events::Rule', 0);
   });
 
-  it('reads curated data and writes only marts, manifests and Athena results', () => {
+  it('reads curated data and writes only marts, state, manifests and Athena results', () => {
     const statements = roleStatements(synth.pipelineTemplate, transform);
     expect(s3ObjectGrants(statements, 's3:GetObject*')).toEqual([
       'lifecycle-lake:AthenaResultsBucketArn/athena/*',
       'lifecycle-lake:LakeBucketArn/_manifests/*',
       'lifecycle-lake:LakeBucketArn/curated/*',
       'lifecycle-lake:LakeBucketArn/marts/*',
+      'lifecycle-lake:LakeBucketArn/state/*',
     ]);
     expect(s3ObjectGrants(statements, 's3:PutObject')).toEqual([
       'lifecycle-lake:AthenaResultsBucketArn/athena/*',
       'lifecycle-lake:LakeBucketArn/_manifests/*',
       'lifecycle-lake:LakeBucketArn/marts/*',
+      'lifecycle-lake:LakeBucketArn/state/*',
+    ]);
+    // Replaced runs' mart and state files are removed a generation later.
+    expect(s3ObjectGrants(statements, 's3:DeleteObject*')).toEqual([
+      'lifecycle-lake:LakeBucketArn/_manifests/*',
+      'lifecycle-lake:LakeBucketArn/marts/*',
+      'lifecycle-lake:LakeBucketArn/state/*',
     ]);
   });
 
