@@ -5,8 +5,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from '../nag.ts';
-import { LakeFunction, type FunctionSize } from './lake-function.ts';
-import { glueArns, workGroupArn } from './transform.ts';
+import { LakeFunction, glueArns, type FunctionSize } from './lake-function.ts';
 
 export interface MarketingExportsProps {
   readonly lakeBucket: s3.IBucket;
@@ -54,12 +53,7 @@ export class MarketingExports extends Construct {
     );
 
     const glue = glueArns(this, props.databaseName);
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
-        resources: [workGroupArn(this, props.workGroupName)],
-      }),
-    );
+    this.lakeFunction.allowAthenaQueries(props.workGroupName);
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartition', 'glue:GetPartitions', 'glue:BatchGetPartition'],

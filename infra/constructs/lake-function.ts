@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -55,6 +55,21 @@ const grantKeyActionFamilies = ['kms:ReEncrypt*', 'kms:GenerateDataKey*'];
 
 /** npm's names for the Lambda architectures, for the asset's .npmrc. */
 const npmCpu: Record<string, string> = { [lambda.Architecture.ARM_64.name]: 'arm64', [lambda.Architecture.X86_64.name]: 'x64' };
+
+/** ARNs of the Glue catalog, a database and tables in it, for grants. */
+export function glueArns(scope: Construct, databaseName: string) {
+  const stack = Stack.of(scope);
+  const arn = (resource: string) => stack.formatArn({ service: 'glue', resource, resourceName: undefined });
+  return {
+    catalog: arn('catalog'),
+    database: arn(`database/${databaseName}`),
+    table: (table: string) => arn(`table/${databaseName}/${table}`),
+  };
+}
+
+export function workGroupArn(scope: Construct, workGroupName: string): string {
+  return Stack.of(scope).formatArn({ service: 'athena', resource: 'workgroup', resourceName: workGroupName });
+}
 
 /**
  * A Node.js 22 Lambda bundled locally with esbuild (no Docker): ESM, AWS SDK bundled at the pinned
@@ -130,6 +145,16 @@ export class LakeFunction extends Construct {
       reason:
         'nodejs22.x is the runtime this project is built and tested for (DESIGN.md §6); a newer runtime is adopted deliberately, with the DuckDB binding re-tested.',
     });
+  }
+
+  /** Lets the function start, watch and stop queries in one Athena workgroup. */
+  allowAthenaQueries(workGroupName: string): void {
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
+        resources: [workGroupArn(this, workGroupName)],
+      }),
+    );
   }
 
   /**

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,7 +10,7 @@ import { cohortMatrixView, latestTransactionsView } from '../../lambdas/adapters
 import { customer360View } from '../../lambdas/core/exports.ts';
 import { martTables } from '../../lambdas/core/schema/tables.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
-import { LakeFunction, type FunctionSize } from './lake-function.ts';
+import { LakeFunction, glueArns, type FunctionSize } from './lake-function.ts';
 
 export interface TransformPipelineProps {
   readonly lakeBucket: s3.IBucket;
@@ -24,21 +24,6 @@ export interface TransformPipelineProps {
   readonly schedule?: string;
   readonly logRetention?: logs.RetentionDays;
   readonly removalPolicy?: RemovalPolicy;
-}
-
-/** ARNs of the Glue catalog, a database and tables in it, for grants. */
-export function glueArns(scope: Construct, databaseName: string) {
-  const stack = Stack.of(scope);
-  const arn = (resource: string) => stack.formatArn({ service: 'glue', resource, resourceName: undefined });
-  return {
-    catalog: arn('catalog'),
-    database: arn(`database/${databaseName}`),
-    table: (table: string) => arn(`table/${databaseName}/${table}`),
-  };
-}
-
-export function workGroupArn(scope: Construct, workGroupName: string): string {
-  return Stack.of(scope).formatArn({ service: 'athena', resource: 'workgroup', resourceName: workGroupName });
 }
 
 /**
@@ -87,12 +72,7 @@ export class TransformPipeline extends Construct {
 
     const glue = glueArns(this, props.databaseName);
     const views = [customer360View, cohortMatrixView, latestTransactionsView];
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
-        resources: [workGroupArn(this, props.workGroupName)],
-      }),
-    );
+    this.lakeFunction.allowAthenaQueries(props.workGroupName);
     fn.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetTables'],

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { openLake } from '../adapters/open-lake.ts';
 import { loadConfigFile, parseConfig, type PipelineConfig } from '../core/config.ts';
-import { openDuckDb, queryRows } from '../core/duckdb.ts';
+import { openDuckDb, queryRows, quoteLiteral } from '../core/duckdb.ts';
+import { segmentSummaryTable } from '../core/schema/tables.ts';
 import { generateTransactions, GENERATE_DEFAULTS } from '../core/generate.ts';
 import { formatFromName } from '../core/ingest/source-file.ts';
 import type { Lake } from '../core/lake.ts';
@@ -135,15 +136,18 @@ async function runPipeline(options: IngestOptions & TransformFlags): Promise<voi
   }
 }
 
+/** Prints the run summary from the segment_summary file this run published (nothing else is read). */
 async function summarise(deps: PipelineDeps, result: TransformReport): Promise<void> {
+  const key = result.tables.find((t) => t.name === segmentSummaryTable.name)?.key;
+  if (key === undefined) throw new CliError(`the run published no ${segmentSummaryTable.name}`);
+  const [path] = await deps.lake.fetch([key], join(deps.workDir, 'summary'));
   const duck = await openDuckDb();
   try {
-    await createLakeViews(duck.connection, deps.lake, join(deps.workDir, 'query'));
     const segments = await queryRows(
       duck.connection,
       `select dimension, segment, customers, round(customer_share * 100, 1) as customer_pct, revenue,
               round(revenue_share * 100, 1) as revenue_pct, predicted_clv, round(predicted_clv_share * 100, 1) as clv_pct
-       from segment_summary order by dimension desc, revenue desc`,
+       from read_parquet(${quoteLiteral(path as string)}, hive_partitioning = false) order by dimension desc, revenue desc`,
     );
     printTransformSummary(result, segments);
   } finally {

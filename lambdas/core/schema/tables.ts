@@ -192,7 +192,7 @@ export const cohortRetentionTable: TableSpec = {
     { name: 'active_customers', type: 'INTEGER', description: 'Cohort customers with at least one order in the month.' },
     { name: 'retention_rate', type: 'DOUBLE', description: 'active_customers / cohort_size.' },
     { name: 'orders', type: 'INTEGER', description: 'Orders by the cohort in the month.' },
-    { name: 'revenue', type: 'DECIMAL(18,2)', description: 'Net revenue (orders plus returns) of the cohort in the month.' },
+    { name: 'revenue', type: 'DECIMAL(18,2)', description: "Net revenue (orders plus returns) of the cohort in the month, from each customer's first order on." },
     { name: 'cumulative_revenue_per_customer', type: 'DECIMAL(18,2)', description: "Running net revenue up to the month / cohort_size: the cohort's CLV curve." },
   ],
 };
