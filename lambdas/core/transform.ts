@@ -136,12 +136,14 @@ async function createParams(
     as_of_date date, previous_as_of_date date, state_as_of_date date, churn_days integer, new_days integer, at_risk_min_days integer,
     at_risk_factor double, loyal_min_orders integer, loyal_min_tenure_days integer, base_currency varchar,
     clv_horizon_months integer, current_value_months integer, tier_a_share double, tier_b_share double,
-    quadrant_split_quantile double)`);
+    quadrant_split_quantile double, batch_source_files integer)`);
+  // Ingest files in this batch: transaction_ids can only repeat across files (see stg_transactions).
+  const [batch] = await queryRows(ctx.connection, 'select count(distinct file_id)::integer as files from curated_transactions');
   const toDate = (d: string) => dateValue(Math.round(Date.parse(`${d}T00:00:00Z`) / 86_400_000));
   await ctx.connection.run(
     `insert into params values ($as_of_date, $previous_as_of_date, $state_as_of_date, $churn_days, $new_days, $at_risk_min_days,
       $at_risk_factor, $loyal_min_orders, $loyal_min_tenure_days, $base_currency, $clv_horizon_months,
-      $current_value_months, $tier_a_share, $tier_b_share, $quadrant_split_quantile)`,
+      $current_value_months, $tier_a_share, $tier_b_share, $quadrant_split_quantile, $batch_source_files)`,
     {
       as_of_date: toDate(asOfDate),
       previous_as_of_date: previousAsOfDate === undefined ? null : toDate(previousAsOfDate),
@@ -158,6 +160,7 @@ async function createParams(
       tier_a_share: clv.tierAShare,
       tier_b_share: clv.tierBShare,
       quadrant_split_quantile: clv.quadrantSplitQuantile,
+      batch_source_files: Number(batch?.files ?? 0),
     },
     {
       as_of_date: DATE,
@@ -175,6 +178,7 @@ async function createParams(
       tier_a_share: DOUBLE,
       tier_b_share: DOUBLE,
       quadrant_split_quantile: DOUBLE,
+      batch_source_files: INTEGER,
     },
   );
 }
@@ -186,8 +190,9 @@ async function createPreviousTable(ctx: TransformContext, source: string, spec: 
     return;
   }
   const [path] = await ctx.lake.fetch([key], join(ctx.workDir, 'previous'));
+  // A view: the models read each previous table once or twice, which costs less than copying it in.
   await ctx.connection.run(
-    `create or replace table ${quoteIdent(source)} as select * from read_parquet(${quoteLiteral(path as string)}, hive_partitioning = false)`,
+    `create or replace view ${quoteIdent(source)} as select * from read_parquet(${quoteLiteral(path as string)}, hive_partitioning = false)`,
   );
 }
 
@@ -227,13 +232,17 @@ async function checkMartColumns(ctx: TransformContext, spec: TableSpec): Promise
   }
 }
 
-/** Writes a mart cast to the schema source's types, in key order so reruns give identical files. */
+/**
+ * Writes a table cast to the schema source's types. Marts go in key order, so reruns give identical
+ * files and Athena can skip row groups by customer; the state is only read whole by the next run, so
+ * it is not sorted (sorting the recent-revenue days costs seconds at millions of customers).
+ */
 async function writeMart(ctx: TransformContext, spec: TableSpec, model: string, path: string): Promise<number> {
   const casts = spec.columns.map((c) => `cast(${quoteIdent(c.name)} as ${c.type}) as ${quoteIdent(c.name)}`).join(', ');
-  const order = spec.key.map(quoteIdent).join(', ');
+  const order = spec.layer === 'state' ? '' : ` order by ${spec.key.map(quoteIdent).join(', ')}`;
   try {
     await ctx.connection.run(
-      `copy (select ${casts} from ${quoteIdent(model)} order by ${order}) to ${quoteLiteral(path)} (format parquet, compression zstd)`,
+      `copy (select ${casts} from ${quoteIdent(model)}${order}) to ${quoteLiteral(path)} (format parquet, compression zstd)`,
     );
   } catch (error) {
     throw new TransformError(`model ${spec.name} cannot be cast to its schema: ${(error as Error).message.split('\n')[0]}`);

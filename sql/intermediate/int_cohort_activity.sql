@@ -15,20 +15,20 @@ first_orders as (
     where first_order_date is not null
 ),
 
-transactions as (
-    select * from stg_transactions
+days as (
+    select * from int_transactions_grouped_to_customer_days
 ),
 
 batch_customer_months as (
     select
         date_trunc('month', first_orders.first_order_date) as cohort_start,
-        date_trunc('month', transactions.order_date) as activity_month,
-        transactions.customer_id,
-        count(*) filter (where transactions.is_order) as orders,
-        sum(transactions.amount) as revenue
-    from transactions
-    inner join first_orders on transactions.customer_id = first_orders.customer_id
-    where transactions.order_date >= first_orders.first_order_date
+        date_trunc('month', days.order_date) as activity_month,
+        days.customer_id,
+        sum(days.orders)::bigint as orders,
+        sum(days.net_amount) as revenue
+    from days
+    inner join first_orders on days.customer_id = first_orders.customer_id
+    where days.order_date >= first_orders.first_order_date
     group by all
 ),
 

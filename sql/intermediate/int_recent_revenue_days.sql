@@ -1,13 +1,12 @@
 -- Net revenue per customer and day inside the current-value window (the last current_value_months
 -- months up to as_of_date): the previous window's days plus this batch's, trimmed to the new window.
+-- The batch's days all come after the previous state's, so no customer and day is in both.
 with previous as (
     select customer_id, order_date, net_amount from previous_recent_revenue_days
 ),
 
 batch as (
-    select customer_id, order_date, sum(amount) as net_amount
-    from stg_transactions
-    group by customer_id, order_date
+    select customer_id, order_date, net_amount from int_transactions_grouped_to_customer_days
 ),
 
 run_params as (
@@ -21,11 +20,10 @@ combined as (
 ),
 
 final as (
-    select combined.customer_id, combined.order_date, sum(combined.net_amount) as net_amount
+    select combined.customer_id, combined.order_date, combined.net_amount
     from combined
     cross join run_params
     where combined.order_date > run_params.as_of_date - to_months(run_params.current_value_months)
-    group by combined.customer_id, combined.order_date
 )
 
 select * from final

@@ -16,7 +16,8 @@ run_params as (
     select * from params
 ),
 
-valued as (
+-- Materialized: the Pareto ranking and both splits read it.
+valued as materialized (
     select
         summary.*,
         predictions.p_alive,

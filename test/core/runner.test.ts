@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadModels, orderByDependency, referencedRelations } from '../../lambdas/core/models/runner.ts';
+import { openDuckDb, queryRows } from '../../lambdas/core/duckdb.ts';
+import { loadModels, orderByDependency, referencedRelations, runModels } from '../../lambdas/core/models/runner.ts';
 
 describe('model runner', () => {
   let dir: string | undefined;
@@ -51,5 +52,28 @@ describe('model runner', () => {
     await expect(loadModels(sqlDir, ['params'])).rejects.toThrow(
       'model m (marts/m.sql) selects from stg_missing, which is not a model or a source (sources: params)',
     );
+  });
+
+  it('creates a model marked `-- materialized: view` as a view and every other model as a table', async () => {
+    const sqlDir = await sqlDirWith({
+      'staging/stg_a.sql': '-- materialized: view\nselect * from source_table',
+      'intermediate/int_b.sql': '-- a model that mentions materialized: view in prose stays a table\nselect * from stg_a',
+    });
+    const models = await loadModels(sqlDir, ['source_table']);
+    const db = await openDuckDb({ tempDirectory: join(dir as string, 'duckdb') });
+    try {
+      await db.connection.run('create table source_table as select 1 as id');
+      await runModels(db.connection, models);
+      const kinds = await queryRows(
+        db.connection,
+        "select table_name, table_type from information_schema.tables where table_name in ('stg_a', 'int_b') order by 1",
+      );
+      expect(kinds).toEqual([
+        { table_name: 'int_b', table_type: 'BASE TABLE' },
+        { table_name: 'stg_a', table_type: 'VIEW' },
+      ]);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -21,7 +21,11 @@ export interface SqlModel {
   readonly path: string;
   readonly sql: string;
   readonly dependsOn: readonly string[];
+  /** `view` when the SQL has a `-- materialized: view` line (read once downstream, so not worth copying); else `table`. */
+  readonly materialized: 'table' | 'view';
 }
+
+const VIEW_DIRECTIVE = /^--\s*materialized:\s*view\s*$/m;
 
 export class ModelGraphError extends Error {
   override readonly name = 'ModelGraphError';
@@ -91,7 +95,8 @@ export async function loadModels(
   for (const layer of MODEL_LAYERS) {
     for (const file of await sqlFilesIn(join(sqlDir, layer))) {
       const sql = await readSqlFile(sqlDir, join(layer, file));
-      models.push({ name: basename(file, '.sql'), layer, path: join(layer, file), sql, dependsOn: [] });
+      const materialized = VIEW_DIRECTIVE.test(sql) ? 'view' : 'table';
+      models.push({ name: basename(file, '.sql'), layer, path: join(layer, file), sql, dependsOn: [], materialized });
     }
   }
   // A table written by a program model stands for that program in the dependency graph.
@@ -141,7 +146,7 @@ export function orderByDependency<T extends Node>(nodes: readonly T[]): T[] {
   return ordered;
 }
 
-/** Runs SQL and program models in dependency order, each SQL model materialised as a table. */
+/** Runs SQL and program models in dependency order, each SQL model materialised as a table or a view. */
 export async function runModels(
   connection: DuckDBConnection,
   models: readonly SqlModel[],
@@ -154,7 +159,7 @@ export async function runModels(
       name: m.name,
       dependsOn: m.dependsOn,
       run: async () => {
-        await connection.run(`create or replace table ${quoteIdent(m.name)} as ${m.sql}`);
+        await connection.run(`create or replace ${m.materialized} ${quoteIdent(m.name)} as ${m.sql}`);
       },
     })),
     ...programModels.map((p) => ({ name: p.name, dependsOn: p.dependsOn, run: () => p.run(connection) })),
