@@ -62,6 +62,32 @@ describe('transform', () => {
     expect(first.clv_model_params?.length).toBeGreaterThan(2);
   });
 
+  it('scores RFM as quintiles of percent_rank over all customers with orders, ties sharing a score', async () => {
+    env = await tempLake();
+    const file = join(env.root, 'generated.csv');
+    await generateTransactions({ customers: 3000, seed: 11, start: '2023-01-01', months: 18, out: file });
+    await ingestFiles(env.deps, [source(file)]);
+    await transform(env.deps);
+    // Independently: DuckDB's percent_rank window over the published columns (the model counts ranks
+    // over distinct values instead).
+    const [check] = await queryLake(
+      env.deps,
+      `with expected as (
+         select customer_id,
+           least(5, 1 + floor(5 * percent_rank() over (order by recency_days desc)))::integer as r_score,
+           least(5, 1 + floor(5 * percent_rank() over (order by frequency)))::integer as f_score,
+           least(5, 1 + floor(5 * percent_rank() over (order by monetary)))::integer as m_score
+         from customer_rfm)
+       select count(*)::integer as customers,
+              count(*) filter (where (e.r_score, e.f_score, e.m_score) <> (r.r_score, r.f_score, r.m_score))::integer as mismatches,
+              count(distinct r.f_score)::integer as f_scores_used
+       from customer_rfm r join expected e using (customer_id)`,
+    );
+    expect(check?.customers).toBeGreaterThan(2500);
+    expect(check?.f_scores_used).toBeGreaterThan(2);
+    expect(check?.mismatches).toBe(0);
+  });
+
   it('defaults as_of_date to the latest order date and keeps earlier dates', async () => {
     env = await tempLake();
     await ingestFiles(env.deps, [source(handWorked)]);
