@@ -157,11 +157,14 @@ function targetsTable(results: readonly SizeResult[]): string {
         verdict(at?.full ? at.full.maxRssBytes <= TARGETS.maxRssBytes : undefined),
       ],
       [
-        `incremental transform (1 % new) ≤ ${TARGETS.maxIncrementalShare * 100} % of the full one`,
-        incremental ? `${formatShare(incremental.transformShareOfFull)} (${incremental.modes.join(', ')})` : '—',
+        `incremental run (1 % new: ingest + transform) ≤ ${TARGETS.maxIncrementalShare * 100} % of the full run`,
+        incremental
+          ? `${formatShare(incremental.runShareOfFull)} (${incremental.modes.join(', ')}; the transform alone: ` +
+            `${formatShare(incremental.transformShareOfFull)} of the full transform)`
+          : '—',
         verdict(
           incremental
-            ? incremental.transformShareOfFull <= TARGETS.maxIncrementalShare && incremental.modes.join() === 'incremental'
+            ? incremental.runShareOfFull <= TARGETS.maxIncrementalShare && incremental.modes.join() === 'incremental'
             : undefined,
         ),
       ],

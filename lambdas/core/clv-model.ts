@@ -6,11 +6,14 @@ import {
   DAYS_PER_MONTH,
   fitBgNbd,
   fitGammaGamma,
-  predictClv,
-  predictPurchases,
+  populationMeanSpend,
+  purchasesIfAlive,
+  validateGammaGammaParams,
   type BgNbdFit,
+  type BgNbdParams,
   type FitDiagnostics,
   type GammaGammaFit,
+  type GammaGammaParams,
 } from './clv/index.ts';
 import type { PipelineConfig } from './config.ts';
 import type { ProgramModel } from './models/runner.ts';
@@ -27,31 +30,48 @@ export interface ClvFitReport {
 
 const SUMMARY_MODEL = 'int_purchase_days_summarized_to_customer';
 const CHUNK_ROWS = 2048;
+// The sample test compares the first 13 hex digits of md5(customer_id), a 52-bit number held exactly in a double.
+const HASH_PREFIX_DIGITS = 13;
 
-interface CustomerColumns {
+/** The customers the models are fitted on, sorted by their values so that row order never changes a fit. */
+interface FitSample {
   readonly x: Float64Array;
   readonly tx: Float64Array;
   readonly T: Float64Array;
   readonly monetary: Float64Array;
-  readonly avgDayValue: Float64Array;
+  /** Every customer in the summary; x.length of them are in the sample. */
+  readonly population: number;
 }
 
-/** Customers in customer_id order: row i of every array is the customer numbered i by `customerRowIndex`. */
-const CUSTOMER_ORDER = `from ${SUMMARY_MODEL} order by customer_id`;
+/**
+ * The hex prefix below which md5(customer_id) puts a customer in the fit sample (a share sampleSize /
+ * population of the hash range), or undefined when every customer is fitted on.
+ */
+export function fitSampleThreshold(sampleSize: number, population: number): string | undefined {
+  if (sampleSize === 0 || population <= sampleSize) return undefined;
+  return Math.floor((sampleSize / population) * 2 ** (4 * HASH_PREFIX_DIGITS))
+    .toString(16)
+    .padStart(HASH_PREFIX_DIGITS, '0');
+}
 
-async function readSummary(connection: DuckDBConnection): Promise<CustomerColumns> {
-  // Only numbers cross into JavaScript; customer ids are joined back by row position in SQL.
+async function readFitSample(connection: DuckDBConnection, sampleSize: number): Promise<FitSample> {
+  const counted = await connection.runAndReadAll(`select count(*)::integer from ${SUMMARY_MODEL}`);
+  const population = Number(counted.getRowsJS()[0]?.[0] ?? 0);
+  const threshold = fitSampleThreshold(sampleSize, population);
+  // A lower-case hex digest compares as text exactly as its leading digits compare as a number.
   const reader = await connection.runAndReadAll(
-    `select repeat_purchase_days::double, t_x_days::double, t_days::double, repeat_avg_value::double,
-            avg_day_value::double ${CUSTOMER_ORDER}`,
+    `select repeat_purchase_days::double as x, t_x_days::double as tx, t_days::double as T, repeat_avg_value::double as monetary
+     from ${SUMMARY_MODEL} ${threshold === undefined ? '' : 'where md5(customer_id) < $threshold'}
+     order by all`,
+    threshold === undefined ? undefined : { threshold },
   );
-  const [x = [], tx = [], T = [], monetary = [], avgDayValue = []] = reader.getColumnsJS();
+  const [x = [], tx = [], T = [], monetary = []] = reader.getColumnsJS() as number[][];
   return {
-    x: Float64Array.from(x as number[]),
-    tx: Float64Array.from(tx as number[]),
-    T: Float64Array.from(T as number[]),
-    monetary: Float64Array.from(monetary as number[]),
-    avgDayValue: Float64Array.from(avgDayValue as number[]),
+    x: Float64Array.from(x),
+    tx: Float64Array.from(tx),
+    T: Float64Array.from(T),
+    monetary: Float64Array.from(monetary),
+    population,
   };
 }
 
@@ -59,7 +79,7 @@ async function appendColumns(
   connection: DuckDBConnection,
   table: string,
   types: readonly DuckDBType[],
-  columns: readonly (readonly DuckDBValue[] | Float64Array | Int32Array)[],
+  columns: readonly (readonly DuckDBValue[] | Float64Array)[],
 ): Promise<void> {
   const appender = await connection.createAppender(table);
   const rows = columns[0]?.length ?? 0;
@@ -89,8 +109,9 @@ function tryFit<T extends FitDiagnostics>(fit: () => T, model: string, notes: st
 
 /**
  * Fits BG/NBD and Gamma-Gamma on the customers as of as_of_date and writes `clv_predictions` (one row
- * per customer) and `clv_fit_params`. A model that cannot be fitted is recorded with the reason, and
- * the customers' CLV falls back to a documented method named in clv_method.
+ * per customer) and `clv_fit_params`. With more than clv.fitSampleSize customers the fits use a
+ * deterministic sample of them; predictions cover everyone. A model that cannot be fitted is recorded
+ * with the reason, and the customers' CLV falls back to a documented method named in clv_method.
  */
 export function clvProgramModel(config: PipelineConfig, onFit?: (report: ClvFitReport) => void): ProgramModel {
   return {
@@ -99,14 +120,17 @@ export function clvProgramModel(config: PipelineConfig, onFit?: (report: ClvFitR
     dependsOn: [SUMMARY_MODEL],
     run: async (connection) => {
       const { clv } = config;
-      const data = await readSummary(connection);
+      const data = await readFitSample(connection, clv.fitSampleSize);
       const notes: string[] = [];
+      const sampled = data.x.length < data.population;
+      const sampleNote = `a deterministic sample of ${data.x.length} of ${data.population} customers (clv.fitSampleSize ${clv.fitSampleSize}, by md5 of customer_id)`;
       const bgnbdFit = tryFit(
         () => fitBgNbd(data, { penalizer: clv.penalizer, minCustomers: clv.minCustomers }),
         'bgnbd',
         notes,
       );
       const bgnbd = bgnbdFit.usable;
+      if (sampled && bgnbdFit.attempted) notes.push(`bgnbd fitted on ${sampleNote}`);
       let gammaGammaFit: { usable?: GammaGammaFit; attempted?: GammaGammaFit } = {};
       if (bgnbd) {
         gammaGammaFit = tryFit(
@@ -120,115 +144,154 @@ export function clvProgramModel(config: PipelineConfig, onFit?: (report: ClvFitR
           'gamma_gamma',
           notes,
         );
+        if (sampled && gammaGammaFit.attempted) notes.push(`gamma_gamma fitted on the repeat customers of ${sampleNote}`);
       } else {
         notes.push('gamma_gamma not fitted: it is only used with a fitted BG/NBD model');
       }
       const gammaGamma = gammaGammaFit.usable;
 
-      const rows = data.x.length;
-      const { method, pAlive, expectedPurchases, expectedValue, predicted } = predictWithFallbacks(
-        data,
-        config,
-        bgnbd,
-        gammaGamma,
-        notes,
-      );
+      const method = await predictWithFallbacks(connection, config, bgnbd, gammaGamma, notes);
       if (method !== 'bgnbd_gamma_gamma') notes.push(`CLV uses the ${method} fallback`);
-
-      await connection.run(`create or replace temp table clv_values (row_index integer, p_alive double,
-        expected_purchases double, expected_avg_order_value double, predicted_clv double)`);
-      await appendColumns(connection, 'clv_values', [INTEGER, DOUBLE, DOUBLE, DOUBLE, DOUBLE], [
-        Int32Array.from({ length: rows }, (_, i) => i),
-        Array.from(pAlive),
-        expectedPurchases,
-        expectedValue,
-        predicted,
-      ]);
-      await connection.run(
-        `create or replace table clv_predictions as
-         select customers.customer_id, clv_values.* exclude (row_index), $method as clv_method
-         from (select customer_id, (row_number() over (order by customer_id) - 1)::integer as row_index ${CUSTOMER_ORDER}) as customers
-         join clv_values using (row_index)`,
-        { method },
-      );
       await writeFitParams(connection, bgnbdFit.attempted, gammaGammaFit.attempted, notes);
       onFit?.({ ...(bgnbd ? { bgnbd } : {}), ...(gammaGamma ? { gammaGamma } : {}), notes });
     },
   };
 }
 
-interface Prediction {
-  readonly method: ClvMethod;
-  readonly pAlive: readonly (number | null)[] | Float64Array;
-  readonly expectedPurchases: Float64Array;
-  readonly expectedValue: Float64Array;
-  readonly predicted: Float64Array;
-}
-
 /**
- * The first method whose models are available and whose prediction succeeds: BG/NBD + Gamma-Gamma;
- * BG/NBD with each customer's mean purchase-day value as spend; or the historical run rate (repeat
- * purchase days per day of tenure continue, at the customer's mean purchase-day value).
+ * Writes clv_predictions with the first method whose models are available and whose prediction succeeds:
+ * BG/NBD + Gamma-Gamma; BG/NBD with each customer's mean purchase-day value as spend; or the historical
+ * run rate (repeat purchase days per day of tenure continue, at the customer's mean purchase-day value).
  */
-function predictWithFallbacks(
-  data: CustomerColumns,
+async function predictWithFallbacks(
+  connection: DuckDBConnection,
   config: PipelineConfig,
   bgnbd: BgNbdFit | undefined,
   gammaGamma: GammaGammaFit | undefined,
   notes: string[],
-): Prediction {
+): Promise<ClvMethod> {
   const { clv } = config;
-  const options = { horizonMonths: clv.horizonMonths, annualDiscountRate: clv.annualDiscountRate, margin: clv.margin };
-  const candidates: { method: ClvMethod; predict: () => Prediction }[] = [];
+  const options = { horizonMonths: clv.horizonMonths, annualDiscountRate: clv.annualDiscountRate };
+  const candidates: { method: ClvMethod; prepare: () => Promise<string> }[] = [];
   if (bgnbd && gammaGamma) {
     candidates.push({
       method: 'bgnbd_gamma_gamma',
-      predict: () => {
-        const p = predictClv(bgnbd.params, gammaGamma.params, data, options);
-        return {
-          method: 'bgnbd_gamma_gamma',
-          pAlive: p.pAlive,
-          expectedPurchases: p.expectedPurchases,
-          expectedValue: p.expectedAverageValue,
-          predicted: p.predictedClv,
-        };
+      prepare: async () => {
+        validateGammaGammaParams(gammaGamma.params);
+        await writePairForecasts(connection, bgnbd.params, options);
+        return bgnbdPredictionSql(bgnbd.params, clv.margin, gammaGammaSpendSql(gammaGamma.params));
       },
     });
   }
   if (bgnbd) {
     candidates.push({
       method: 'bgnbd_historical_spend',
-      predict: () => {
-        const p = predictPurchases(bgnbd.params, data, options);
-        return {
-          method: 'bgnbd_historical_spend',
-          pAlive: p.pAlive,
-          expectedPurchases: p.expectedPurchases,
-          expectedValue: data.avgDayValue,
-          predicted: p.discountedPurchases.map((n, i) => clv.margin * data.avgDayValue[i]! * n),
-        };
+      prepare: async () => {
+        await writePairForecasts(connection, bgnbd.params, options);
+        return bgnbdPredictionSql(bgnbd.params, clv.margin, 'avg_day_value');
       },
     });
   }
   for (const candidate of candidates) {
+    let select: string;
     try {
-      return candidate.predict();
+      select = await candidate.prepare();
     } catch (error) {
       if (!(error instanceof ClvError) || error instanceof ClvInputError) throw error;
       notes.push(`${candidate.method} prediction failed: ${error.message}`);
+      continue;
     }
+    await connection.run(`create or replace table clv_predictions as ${select}`, { method: candidate.method });
+    return candidate.method;
   }
+  await connection.run(`create or replace table clv_predictions as ${runRatePredictionSql(clv)}`, {
+    method: 'historical_run_rate',
+  });
+  return 'historical_run_rate';
+}
+
+/**
+ * The hypergeometric part of the forecast depends on (x, T) alone: it is computed once per distinct pair
+ * (some tens of thousands at a million customers) and joined to the customers in SQL.
+ */
+async function writePairForecasts(
+  connection: DuckDBConnection,
+  params: BgNbdParams,
+  options: { horizonMonths: number; annualDiscountRate: number },
+): Promise<void> {
+  const reader = await connection.runAndReadAll(
+    `select distinct repeat_purchase_days::double, t_days::double from ${SUMMARY_MODEL} order by all`,
+  );
+  const [x = [], T = []] = reader.getColumnsJS() as number[][];
+  const xs = Float64Array.from(x);
+  const ts = Float64Array.from(T);
+  const forecast = purchasesIfAlive(params, xs, ts, options);
+  await connection.run(`create or replace temp table clv_pair_forecasts (x double, t double,
+    horizon_purchases double, discounted_purchases double)`);
+  await appendColumns(connection, 'clv_pair_forecasts', [DOUBLE, DOUBLE, DOUBLE, DOUBLE], [
+    xs,
+    ts,
+    forecast.horizonPurchases,
+    forecast.discountedPurchases,
+  ]);
+}
+
+/**
+ * A double literal that reads back as exactly `value`: JS prints the shortest round-tripping decimal, and
+ * DuckDB parses text to double with correct rounding (a bare decimal literal would go through DECIMAL).
+ */
+function sqlDouble(value: number): string {
+  if (!Number.isFinite(value)) throw new ClvInputError(`a CLV parameter is not finite: ${value}`);
+  return `'${value}'::double`;
+}
+
+/**
+ * Gamma-Gamma posterior mean spend per purchase, as conditionalExpectedAverageValue: the weight px/(px+q−1)
+ * on the customer's own mean repeat spend (negative counts as 0), the rest on the population mean pγ/(q−1).
+ */
+function gammaGammaSpendSql(params: GammaGammaParams): string {
+  const weight = `(${sqlDouble(params.p)} * x / (${sqlDouble(params.p)} * x + ${sqlDouble(params.q)} - 1))`;
+  return `(1 - ${weight}) * ${sqlDouble(populationMeanSpend(params))} + ${weight} * greatest(monetary, 0)`;
+}
+
+/**
+ * Per-customer BG/NBD forecast with `spend` per purchase: p_alive as probabilityAlive
+ * (1 / (1 + [x>0] · a/(b+x−1) · ((α+T)/(α+tx))^{r+x})), times the (x, T) pair's forecasts if alive.
+ */
+function bgnbdPredictionSql(params: BgNbdParams, margin: number, spend: string): string {
+  const [r, alpha, a, b] = [params.r, params.alpha, params.a, params.b].map(sqlDouble);
+  return `
+    with customers as (
+      select customer_id, repeat_purchase_days::double as x, t_x_days::double as tx, t_days::double as t,
+             repeat_avg_value::double as monetary, avg_day_value::double as avg_day_value
+      from ${SUMMARY_MODEL}
+    ),
+    alive as (
+      select customers.*,
+             case when x = 0 then 1
+                  else 1 / (1 + exp((${r} + x) * ln((${alpha} + t) / (${alpha} + tx)) + ln(${a} / (${b} + x - 1))))
+             end as p_alive,
+             ${spend} as expected_avg_order_value
+      from customers
+    )
+    select customer_id, p_alive, p_alive * horizon_purchases as expected_purchases, expected_avg_order_value,
+           ${sqlDouble(margin)} * expected_avg_order_value * (p_alive * discounted_purchases) as predicted_clv,
+           $method as clv_method
+    from alive join clv_pair_forecasts using (x, t)`;
+}
+
+/** Repeat purchase days per day of tenure continue for the horizon, discounted monthly, at the mean purchase-day value. */
+function runRatePredictionSql(clv: PipelineConfig['clv']): string {
   const monthlyDiscount = 1 / Math.pow(1 + clv.annualDiscountRate, 1 / 12);
   let discountSum = 0;
   for (let m = 1, factor = monthlyDiscount; m <= clv.horizonMonths; m += 1, factor *= monthlyDiscount) discountSum += factor;
-  const perMonth = data.x.map((x, i) => (data.T[i]! > 0 ? (x / data.T[i]!) * DAYS_PER_MONTH : 0));
-  return {
-    method: 'historical_run_rate',
-    pAlive: new Array<null>(data.x.length).fill(null),
-    expectedPurchases: perMonth.map((n) => n * clv.horizonMonths),
-    expectedValue: data.avgDayValue,
-    predicted: perMonth.map((n, i) => clv.margin * data.avgDayValue[i]! * n * discountSum),
-  };
+  const perMonth = `case when t_days > 0 then repeat_purchase_days::double / t_days * ${sqlDouble(DAYS_PER_MONTH)} else 0 end`;
+  return `
+    select customer_id, null::double as p_alive, ${perMonth} * ${clv.horizonMonths} as expected_purchases,
+           avg_day_value::double as expected_avg_order_value,
+           ${sqlDouble(clv.margin)} * avg_day_value * ${perMonth} * ${sqlDouble(discountSum)} as predicted_clv,
+           $method as clv_method
+    from ${SUMMARY_MODEL}`;
 }
 
 async function writeFitParams(
@@ -244,7 +307,7 @@ async function writeFitParams(
       rows.push([model, parameter, value, fit.logLikelihood, fit.customers, fit.converged, fit.iterations, 'day', note]);
     }
   };
-  const noteFor = (model: string) => notes.find((n) => n.startsWith(model)) ?? null;
+  const noteFor = (model: string) => notes.filter((n) => n.startsWith(model)).join('; ') || null;
   const notFitted = (model: string) => rows.push([model, 'not_fitted', null, null, 0, false, 0, 'day', noteFor(model) ?? 'not fitted']);
 
   if (bgnbd) fitted('bgnbd', bgnbd, { ...bgnbd.params }, noteFor('bgnbd'));

@@ -81,6 +81,13 @@ const clvSchema = z
     minCustomers: z.number().int().positive().default(50),
     /** Fewest repeat customers needed to fit Gamma-Gamma; below it spend falls back to history. */
     minRepeatCustomers: z.number().int().positive().default(20),
+    /**
+     * With more customers than this, BG/NBD and Gamma-Gamma are fitted on a deterministic sample of about
+     * this many: each customer is in it when md5(customer_id) falls below fitSampleSize / customers of the
+     * hash range, so the same data always gives the same sample and parameters. Predictions still cover
+     * every customer; clv_model_params says how many were fitted on. 0 fits on every customer.
+     */
+    fitSampleSize: z.number().int().nonnegative().default(100_000),
   })
   .strict()
   .refine((c) => c.tierAShare + c.tierBShare < 1, { message: 'tierAShare + tierBShare must be below 1' });

@@ -36,9 +36,13 @@ export {
   predictClv,
   predictPurchases,
   probabilityAlive,
+  purchasesIfAlive,
+  validateBgNbdParams,
+  validateGammaGammaParams,
   type ClvInput,
   type ClvOptions,
   type ClvPrediction,
   type PurchaseForecast,
   type PurchaseForecastOptions,
+  type PurchasesIfAlive,
 } from './predict.ts';

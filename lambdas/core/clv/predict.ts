@@ -61,6 +61,14 @@ export function predictClv(
   return { ...forecast, expectedAverageValue, predictedClv };
 }
 
+/** Forecasts for customers known to be alive, one entry per (x, T) row given. */
+export interface PurchasesIfAlive {
+  /** Expected repeat purchases over the whole horizon (undiscounted), if alive at T. */
+  readonly horizonPurchases: Float64Array;
+  /** Σ_m E[purchases in month m | alive at T] / (1 + d)^m over the horizon. */
+  readonly discountedPurchases: Float64Array;
+}
+
 /**
  * Per-customer purchase forecast over monthly windows (T + (m−1)·month, T + m·month], m = 1..horizon.
  * The hypergeometric work depends on (x, T) only (tx enters through p_alive), so it runs once per
@@ -71,6 +79,64 @@ export function predictPurchases(
   summary: BgNbdSummary,
   options: PurchaseForecastOptions = {},
 ): PurchaseForecast {
+  validateForecastOptions(options);
+  const pAlive = probabilityAlive(bgNbd, summary);
+  const pairs = groupByFrequencyAndAge(summary);
+  const pairForecast = purchasesIfAlive(
+    bgNbd,
+    Float64Array.from(pairs.firstRow, (row) => summary.x[row]!),
+    Float64Array.from(pairs.firstRow, (row) => summary.T[row]!),
+    options,
+  );
+  const rows = summary.x.length;
+  const expectedPurchases = new Float64Array(rows);
+  const discountedPurchases = new Float64Array(rows);
+  for (let row = 0; row < rows; row += 1) {
+    const pair = pairs.groupOfRow[row]!;
+    expectedPurchases[row] = pAlive[row]! * pairForecast.horizonPurchases[pair]!;
+    discountedPurchases[row] = pAlive[row]! * pairForecast.discountedPurchases[pair]!;
+  }
+  return { pAlive, expectedPurchases, discountedPurchases };
+}
+
+/**
+ * The horizon and discounted purchase forecasts of predictPurchases before weighting by p_alive, for
+ * each (x[i], T[i]); callers pass distinct pairs, since each costs horizonMonths hypergeometric series.
+ */
+export function purchasesIfAlive(
+  bgNbd: BgNbdParams,
+  x: Float64Array,
+  T: Float64Array,
+  options: PurchaseForecastOptions = {},
+): PurchasesIfAlive {
+  validateBgNbdParams(bgNbd);
+  const { horizonMonths, annualDiscountRate, monthLength } = validateForecastOptions(options);
+  if (T.length !== x.length) throw new ClvInputError(`x and T must have the same length (got ${x.length}, ${T.length})`);
+  const monthlyDiscountFactor = 1 / Math.pow(1 + annualDiscountRate, 1 / 12);
+  const horizonPurchases = new Float64Array(x.length);
+  const discountedPurchases = new Float64Array(x.length);
+  for (let pair = 0; pair < x.length; pair += 1) {
+    const xi = x[pair]!;
+    const Ti = T[pair]!;
+    if (!(Number.isInteger(xi) && xi >= 0 && Ti >= 0 && Number.isFinite(Ti))) {
+      throw new ClvInputError(`row ${pair} needs a whole x ≥ 0 and a finite T ≥ 0 (x=${xi}, T=${Ti})`);
+    }
+    let previous = 0;
+    let discount = 1;
+    let discounted = 0;
+    for (let month = 1; month <= horizonMonths; month += 1) {
+      const cumulative = expectedPurchasesIfAlive(bgNbd, xi, Ti, month * monthLength);
+      discount *= monthlyDiscountFactor;
+      discounted += (cumulative - previous) * discount;
+      previous = cumulative;
+    }
+    horizonPurchases[pair] = previous;
+    discountedPurchases[pair] = discounted;
+  }
+  return { horizonPurchases, discountedPurchases };
+}
+
+function validateForecastOptions(options: PurchaseForecastOptions): Required<PurchaseForecastOptions> {
   const horizonMonths = options.horizonMonths ?? 36;
   const annualDiscountRate = options.annualDiscountRate ?? 0.1;
   const monthLength = options.monthLength ?? DAYS_PER_MONTH;
@@ -83,37 +149,7 @@ export function predictPurchases(
   if (!(monthLength > 0 && Number.isFinite(monthLength))) {
     throw new ClvInputError(`monthLength must be positive, got ${monthLength}`);
   }
-  const pAlive = probabilityAlive(bgNbd, summary);
-
-  const monthlyDiscountFactor = 1 / Math.pow(1 + annualDiscountRate, 1 / 12);
-  const pairs = groupByFrequencyAndAge(summary);
-  const pairHorizonPurchases = new Float64Array(pairs.firstRow.length);
-  const pairDiscountedPurchases = new Float64Array(pairs.firstRow.length);
-  pairs.firstRow.forEach((row, pair) => {
-    const x = summary.x[row]!;
-    const T = summary.T[row]!;
-    let previous = 0;
-    let discount = 1;
-    let discounted = 0;
-    for (let month = 1; month <= horizonMonths; month += 1) {
-      const cumulative = expectedPurchasesIfAlive(bgNbd, x, T, month * monthLength);
-      discount *= monthlyDiscountFactor;
-      discounted += (cumulative - previous) * discount;
-      previous = cumulative;
-    }
-    pairHorizonPurchases[pair] = previous;
-    pairDiscountedPurchases[pair] = discounted;
-  });
-
-  const rows = summary.x.length;
-  const expectedPurchases = new Float64Array(rows);
-  const discountedPurchases = new Float64Array(rows);
-  for (let row = 0; row < rows; row += 1) {
-    const pair = pairs.groupOfRow[row]!;
-    expectedPurchases[row] = pAlive[row]! * pairHorizonPurchases[pair]!;
-    discountedPurchases[row] = pAlive[row]! * pairDiscountedPurchases[pair]!;
-  }
-  return { pAlive, expectedPurchases, discountedPurchases };
+  return { horizonMonths, annualDiscountRate, monthLength };
 }
 
 /**
@@ -154,13 +190,8 @@ export function conditionalExpectedPurchases(params: BgNbdParams, summary: BgNbd
  */
 export function conditionalExpectedAverageValue(params: GammaGammaParams, summary: SpendSummary): Float64Array {
   validateSpend(summary);
+  validateGammaGammaParams(params);
   const { p, q } = params;
-  if (![p, q, params.gamma].every((value) => value > 0 && Number.isFinite(value)) || !(q > 1)) {
-    throw new ClvPredictionError(
-      'unusable-parameters',
-      `Gamma-Gamma needs finite positive p, γ and q > 1 for a finite mean spend (p=${p}, q=${q}, γ=${params.gamma})`,
-    );
-  }
   const populationMean = populationMeanSpend(params);
   return summary.x.map((x, row) => {
     const individualWeight = (p * x) / (p * x + q - 1);
@@ -186,7 +217,19 @@ function expectedPurchasesIfAlive(params: BgNbdParams, x: number, T: number, t: 
   return c * head - Math.exp(shapeOffset * logW) * hyp2f1Remainder(a + b - 1 - r, shapeOffset, c, z);
 }
 
-function validateBgNbdParams(params: BgNbdParams): void {
+/** Throws ClvPredictionError unless p, γ are finite and positive and q > 1 (a finite mean spend). */
+export function validateGammaGammaParams(params: GammaGammaParams): void {
+  const { p, q, gamma } = params;
+  if (![p, q, gamma].every((value) => value > 0 && Number.isFinite(value)) || !(q > 1)) {
+    throw new ClvPredictionError(
+      'unusable-parameters',
+      `Gamma-Gamma needs finite positive p, γ and q > 1 for a finite mean spend (p=${p}, q=${q}, γ=${gamma})`,
+    );
+  }
+}
+
+/** Throws ClvPredictionError unless r, α, a, b are finite and positive. */
+export function validateBgNbdParams(params: BgNbdParams): void {
   const { r, alpha, a, b } = params;
   if (![r, alpha, a, b].every((value) => value > 0 && Number.isFinite(value))) {
     throw new ClvPredictionError(
