@@ -15,8 +15,12 @@ final as (
         count(*) filter (where is_return) as returns,
         sum(amount) as net_amount,
         sum(amount) filter (where is_return) as returned_amount,
-        count(*) filter (where not is_return) as purchases,
-        sum(amount) filter (where not is_return) as purchase_total
+        -- Purchases are what is not a return: derived from the aggregates above, as each aggregate
+        -- over every transaction costs time at millions of customer-days.
+        count(*) - count(*) filter (where is_return) as purchases,
+        case when count(*) > count(*) filter (where is_return)
+            then sum(amount) - coalesce(sum(amount) filter (where is_return), 0)
+        end as purchase_total
     from transactions
     group by customer_id, order_date
 )
