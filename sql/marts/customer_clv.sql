@@ -16,8 +16,7 @@ run_params as (
     select * from params
 ),
 
--- Materialized: the Pareto ranking, the total and both splits read it.
-valued as materialized (
+valued as (
     select
         summary.*,
         predictions.p_alive,
@@ -61,19 +60,31 @@ ranked as (
     cross join clv_total
 ),
 
--- The split value is the discrete quantile: the smallest value whose cumulative share reaches it.
-current_split as (
-    select min(current_value) as split_value
-    from (select current_value, cume_dist() over (order by current_value) as cumulative_share from valued) as c
-    cross join run_params
-    where c.cumulative_share >= run_params.quadrant_split_quantile
+-- The split value is the discrete quantile (SQL's percentile_disc): the smallest value whose
+-- cumulative share of customers reaches the split quantile, i.e. the k-th smallest value for the
+-- least k with k / customers >= the quantile. Taken from sorted lists: a cume_dist window over every
+-- customer costs about a second each at a million customers.
+sorted_values as (
+    select
+        count(*) as customers,
+        list_sort(list(current_value), 'ASC', 'NULLS LAST') as current_values,
+        list_sort(list(predicted_clv), 'ASC', 'NULLS LAST') as potential_values
+    from valued
 ),
 
-potential_split as (
-    select min(predicted_clv) as split_value
-    from (select predicted_clv, cume_dist() over (order by predicted_clv) as cumulative_share from valued) as p
+split_rank as (
+    select min(ranks.k) as k
+    from (select unnest(range(1, customers + 1)) as k, customers from sorted_values) as ranks
     cross join run_params
-    where p.cumulative_share >= run_params.quadrant_split_quantile
+    where ranks.k / ranks.customers >= run_params.quadrant_split_quantile
+),
+
+splits as (
+    select
+        sorted_values.current_values[split_rank.k] as current_split_value,
+        sorted_values.potential_values[split_rank.k] as potential_split_value
+    from sorted_values
+    cross join split_rank
 ),
 
 final as (
@@ -97,14 +108,13 @@ final as (
             when coalesce(ranked.share_before, 1) < run_params.tier_a_share + run_params.tier_b_share then 'B'
             else 'C'
         end as value_tier,
-        (case when ranked.current_value > current_split.split_value then 'high' else 'low' end)
+        (case when ranked.current_value > splits.current_split_value then 'high' else 'low' end)
             || '_current_'
-            || (case when ranked.predicted_clv > potential_split.split_value then 'high' else 'low' end)
+            || (case when ranked.predicted_clv > splits.potential_split_value then 'high' else 'low' end)
             || '_potential' as value_quadrant,
         run_params.clv_horizon_months as horizon_months
     from ranked
-    cross join current_split
-    cross join potential_split
+    cross join splits
     cross join run_params
 )
 
