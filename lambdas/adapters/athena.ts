@@ -197,7 +197,7 @@ export const latestTransactionsView = 'latest_transactions';
 
 /**
  * latest_transactions: the current version of each transaction_id (a later file replaces an earlier
- * row), with the same tie-break as sql/staging/stg_transactions.sql.
+ * row), with the same tie-break as lambdas/core/transaction-versions.ts.
  */
 export function latestTransactionsViewSql(database: string): string {
   assertAthenaDatabaseName(database);

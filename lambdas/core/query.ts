@@ -4,6 +4,7 @@ import { quoteIdent, quoteLiteral } from './duckdb.ts';
 import { lakeKeys, type Lake } from './lake.ts';
 import { martTables, quarantineTable, transactionsTable } from './schema/tables.ts';
 import { publishedDates, readPublishedIndex } from './snapshots.ts';
+import { latestTransactionVersionsSql } from './transaction-versions.ts';
 
 export interface LakeViews {
   /** View names created, for help text. */
@@ -54,9 +55,7 @@ export async function createLakeViews(connection: DuckDBConnection, lake: Lake, 
         .join(', ')}, null::varchar as order_month where false`,
     );
   }
-  await connection.run(`create or replace view transactions as
-    select * from transactions_all
-    qualify row_number() over (partition by transaction_id order by ingested_at desc, file_id desc, source_row desc) = 1`);
+  await connection.run(`create or replace view transactions as ${latestTransactionVersionsSql('transactions_all')}`);
   views.push('transactions', 'transactions_all');
 
   const quarantineKeys = (await lake.list('quarantine/transactions/')).map((o) => o.key).filter((k) => k.endsWith('.parquet'));

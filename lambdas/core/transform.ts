@@ -16,6 +16,7 @@ import {
   transactionsTable,
   type TableSpec,
 } from './schema/tables.ts';
+import { latestTransactionVersionsSql } from './transaction-versions.ts';
 import { curatedTransactionFiles, planTransform, stateFingerprint, type TransformPlan } from './transform-plan.ts';
 import {
   previousSnapshot,
@@ -82,7 +83,11 @@ function columnList(spec: TableSpec): string {
   return spec.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
 }
 
-/** `curated_transactions` over the batch files (an empty table when there are none). */
+/**
+ * `curated_transactions`: the batch files' rows, the latest version of each transaction_id (an empty
+ * table when there are none). Ingest keeps one row per id in a file, so a batch from one ingested file
+ * (a daily run, a single upload) is read as it is, without the search for repeated ids.
+ */
 async function createTransactionsView(ctx: TransformContext, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) {
     await ctx.connection.run(
@@ -92,9 +97,20 @@ async function createTransactionsView(ctx: TransformContext, keys: readonly stri
   }
   ctx.progress(`reading ${keys.length} curated file(s)`);
   const paths = await ctx.lake.fetch(keys, join(ctx.workDir, 'curated'));
-  await ctx.connection.run(`create or replace view curated_transactions as
+  await ctx.connection.run(`create or replace view curated_transaction_versions as
     select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = true,
       hive_types = {'${transactionsTable.partition.name}': ${transactionsTable.partition.type}})`);
+  const [batch] = await queryRows(
+    ctx.connection,
+    'select count(distinct file_id)::integer as files from curated_transaction_versions',
+  );
+  await ctx.connection.run(
+    `create or replace view curated_transactions as ${
+      Number(batch?.files ?? 0) > 1
+        ? latestTransactionVersionsSql('curated_transaction_versions')
+        : 'select * from curated_transaction_versions'
+    }`,
+  );
 }
 
 async function createReferenceViews(ctx: TransformContext): Promise<void> {
@@ -136,14 +152,12 @@ async function createParams(
     as_of_date date, previous_as_of_date date, state_as_of_date date, churn_days integer, new_days integer, at_risk_min_days integer,
     at_risk_factor double, loyal_min_orders integer, loyal_min_tenure_days integer, base_currency varchar,
     clv_horizon_months integer, current_value_months integer, tier_a_share double, tier_b_share double,
-    quadrant_split_quantile double, batch_source_files integer)`);
-  // Ingest files in this batch: transaction_ids can only repeat across files (see stg_transactions).
-  const [batch] = await queryRows(ctx.connection, 'select count(distinct file_id)::integer as files from curated_transactions');
+    quadrant_split_quantile double)`);
   const toDate = (d: string) => dateValue(Math.round(Date.parse(`${d}T00:00:00Z`) / 86_400_000));
   await ctx.connection.run(
     `insert into params values ($as_of_date, $previous_as_of_date, $state_as_of_date, $churn_days, $new_days, $at_risk_min_days,
       $at_risk_factor, $loyal_min_orders, $loyal_min_tenure_days, $base_currency, $clv_horizon_months,
-      $current_value_months, $tier_a_share, $tier_b_share, $quadrant_split_quantile, $batch_source_files)`,
+      $current_value_months, $tier_a_share, $tier_b_share, $quadrant_split_quantile)`,
     {
       as_of_date: toDate(asOfDate),
       previous_as_of_date: previousAsOfDate === undefined ? null : toDate(previousAsOfDate),
@@ -160,7 +174,6 @@ async function createParams(
       tier_a_share: clv.tierAShare,
       tier_b_share: clv.tierBShare,
       quadrant_split_quantile: clv.quadrantSplitQuantile,
-      batch_source_files: Number(batch?.files ?? 0),
     },
     {
       as_of_date: DATE,
@@ -178,7 +191,6 @@ async function createParams(
       tier_a_share: DOUBLE,
       tier_b_share: DOUBLE,
       quadrant_split_quantile: DOUBLE,
-      batch_source_files: INTEGER,
     },
   );
 }
