@@ -1,8 +1,12 @@
 -- customer_clv: one row per customer, the BG/NBD summary consistent (0 <= t_x <= T, x = 0 exactly
 -- when t_x = 0), probabilities in [0, 1], no negative prediction, accepted tiers, quadrants, methods.
+with repeated_customers as (
+    select customer_id from customer_clv group by customer_id having count(*) > 1
+)
+
 select *
 from customer_clv
-qualify count(*) over (partition by customer_id) > 1
+where customer_id in (select customer_id from repeated_customers)
     or customer_id is null
     or t_x_days < 0
     or t_x_days > t_days
