@@ -1,4 +1,5 @@
--- Types and checks one acquisition-cost file (view ingest_source: every column as text).
+-- Types and checks one acquisition-cost file (view ingest_source: every column as text) into table ingest_validated.
+create or replace temp table ingest_validated as
 with typed as (
     select
         source_row,
@@ -36,4 +37,4 @@ final as (
     from checked
 )
 
-select * from final
+select * from final;

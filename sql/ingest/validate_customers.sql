@@ -1,5 +1,6 @@
--- Types and checks one customers file's rows (view ingest_source: every column as text).
+-- Types and checks one customers file's rows (view ingest_source: every column as text) into table ingest_validated.
 -- Parameters: $parse_iso, $timestamp_formats (as for transactions).
+create or replace temp table ingest_validated as
 with typed as (
     select
         source_row,
@@ -39,4 +40,4 @@ final as (
     from checked
 )
 
-select * from final
+select * from final;

@@ -144,6 +144,46 @@ describe('ingest', () => {
     ]);
   });
 
+  it('reads a JSON Lines file and a CSV file in one batch', async () => {
+    env = await tempLake({}, NOW);
+    const results = await ingestFiles(env.deps, [
+      source(join(badInput, 'lines.jsonl'), 'lines.jsonl'),
+      source(join(badInput, 'mixed.csv'), 'mixed.csv'),
+    ]);
+    expect(results.map((r) => [r.status, r.rowsCurated, r.rowsQuarantined])).toEqual([
+      ['ingested', 2, 2],
+      ['ingested', 4, 7],
+    ]);
+  });
+
+  it('trims spaces, including non-ASCII ones, around every value before checking it', async () => {
+    env = await tempLake({}, NOW);
+    const path = join(env.root, 'padded.csv');
+    const { writeFile } = await import('node:fs/promises');
+    const nbsp = '\u00a0';
+    const ideographicSpace = '\u3000';
+    await writeFile(
+      path,
+      'customer_id,transaction_id,order_ts,amount,currency\n' +
+        ` c1 ,t1, 2024-12-01 , 5.00 ,usd \n` +
+        `c2${nbsp},${ideographicSpace}t2,2024-12-02${nbsp},${nbsp}7,${nbsp}USD\n` +
+        // Only spaces around the id: still the same transaction as t1, so a duplicate.
+        `c3,  t1  ,2024-12-03,1,\n`,
+    );
+    const [result] = await ingestFiles(env.deps, [source(path)]);
+    expect(result).toMatchObject({ rowsRead: 3, rowsCurated: 2, rowsQuarantined: 1 });
+    const curated = await queryLake(
+      env.deps,
+      "select customer_id, transaction_id, strftime(order_date, '%Y-%m-%d') as d, amount, currency from transactions order by 2",
+    );
+    expect(curated).toEqual([
+      { customer_id: 'c1', transaction_id: 't1', d: '2024-12-01', amount: 5, currency: 'USD' },
+      { customer_id: 'c2', transaction_id: 't2', d: '2024-12-02', amount: 7, currency: 'USD' },
+    ]);
+    const rejected = await queryLake(env.deps, 'select source_row, reason from quarantine_transactions');
+    expect(rejected).toEqual([{ source_row: 3n, reason: 'duplicate transaction_id within file (first at row 1)' }]);
+  });
+
   it('reads Parquet with mapped column names and strptime formats', async () => {
     env = await tempLake(
       { input: { columns: { customer_id: 'cust', transaction_id: 'order_no', order_ts: 'placed', amount: 'total' }, timestampFormats: ['%d.%m.%Y'] } },
