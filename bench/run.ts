@@ -1,6 +1,7 @@
 /**
  * The benchmark: `npm run bench -- [--sizes 1m,10m] [--repeat N] [--memory-limit 1GB|off] [--new-share 0.01]
- * [--seed 1] [--baseline-only]`. Sizes are transactions (k and m suffixes; 50m works, it is just slow).
+ * [--seed 1] [--baseline-only]`, or `-- --render bench/results/<date>.json` to rewrite a saved run's
+ * Markdown and sizing without measuring. Sizes are transactions (k and m suffixes; 50m works, it is just slow).
  *
  * For each size it generates a sample once into bench/data/ (reused while the generator is unchanged),
  * then measures, each measurement in a fresh process so peak RSS is its own (bench/measure.ts):
@@ -15,7 +16,7 @@
  *    OS temp folder.
  *
  * Each figure is the median of the runs: `--repeat` runs each (default 3 up to 10M transactions, 1
- * above; 1m,10m takes about ten minutes on 2 cores), baselines at least 3 (they take seconds).
+ * above; 1m,10m takes about eight minutes on 2 cores), baselines at least 3 (they take seconds).
  * Writes bench/results/<YYYY-MM-DD>.json (every run) and .md (the tables, also printed).
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -166,6 +167,36 @@ async function describeMachine(): Promise<Machine> {
   };
 }
 
+/** The measured sizes the Lambda sizing is derived from: those with a full and a memory-limited run. */
+function scalingPoints(results: readonly SizeResult[]): ScalingPoint[] {
+  return results.flatMap((r) => {
+    const limited = r.memoryLimited;
+    if (!r.full || !limited?.summary) return [];
+    return [
+      {
+        rows: r.rows,
+        lakeBytes: r.full.lakeBytes.curated + r.full.lakeBytes.marts + r.full.lakeBytes.state,
+        ...(r.incremental ? { incrementalTransformSeconds: r.incremental.transformSeconds } : {}),
+        limited: {
+          memoryLimitBytes: limited.memoryLimitBytes,
+          transformSeconds: limited.summary.transformSeconds,
+          transformMaxRssBytes: limited.summary.transformMaxRssBytes,
+          peakSpillBytes: limited.summary.peakSpillBytes,
+        },
+      },
+    ];
+  });
+}
+
+/** Rewrites a saved run's Markdown (and sizing) from its JSON, e.g. after the report's wording changed. */
+async function render(jsonPath: string): Promise<void> {
+  const saved = JSON.parse(await readFile(jsonPath, 'utf8')) as BenchReport;
+  const report: BenchReport = { ...saved, sizing: deriveSizing(scalingPoints(saved.results)) };
+  await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(jsonPath.replace(/\.json$/, '.md'), renderMarkdown(report));
+  console.log(`rewrote ${jsonPath} and its .md`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -175,9 +206,11 @@ async function main(): Promise<void> {
       'memory-limit': { type: 'string', default: '1GB' },
       'new-share': { type: 'string', default: '0.01' },
       'baseline-only': { type: 'boolean', default: false },
+      render: { type: 'string' },
     },
     strict: true,
   });
+  if (values.render) return render(values.render);
   const sizes = values.sizes.split(',').map(parseSize);
   const seed = positiveInteger('seed', values.seed);
   const repeatFor = (rows: number) => (values.repeat ? positiveInteger('repeat', values.repeat) : rows <= 10e6 ? 3 : 1);
@@ -308,24 +341,7 @@ async function main(): Promise<void> {
     await rm(scratch, { recursive: true, force: true });
   }
 
-  const scaling: ScalingPoint[] = results.flatMap((r) => {
-    const limited = r.memoryLimited;
-    if (!r.full || !limited?.summary) return [];
-    return [
-      {
-        rows: r.rows,
-        lakeBytes: r.full.lakeBytes.curated + r.full.lakeBytes.marts + r.full.lakeBytes.state,
-        ...(r.incremental ? { incrementalTransformSeconds: r.incremental.transformSeconds } : {}),
-        limited: {
-          memoryLimitBytes: limited.memoryLimitBytes,
-          transformSeconds: limited.summary.transformSeconds,
-          transformMaxRssBytes: limited.summary.transformMaxRssBytes,
-          peakSpillBytes: limited.summary.peakSpillBytes,
-        },
-      },
-    ];
-  });
-  const sizing = deriveSizing(scaling);
+  const sizing = deriveSizing(scalingPoints(results));
   const codeAtEnd = measuredCode();
   if (codeAtEnd !== machine.commit) {
     console.error(`warning: the measured code changed during the run (${machine.commit} at the start, ${codeAtEnd} at the end)`);

@@ -151,6 +151,14 @@ export function deriveSizing(points: readonly ScalingPoint[], targets: readonly 
 
     const notes: string[] = [];
     if (!fitsLambda) notes.push("no Lambda size holds it: memory or /tmp above 10,240 MB");
+    if (fitsLambda && fast && !(byDefault.fitsMemory && byDefault.ephemeralStorageMb <= LAMBDA_MAX_MB)) {
+      const limited = plan(needs, LAMBDA_MAX_MB, duckdbLimitFor(LAMBDA_MAX_MB));
+      notes.push(
+        limited.fitsMemory && limited.ephemeralStorageMb <= LAMBDA_MAX_MB
+          ? `the default size holds it with pipeline.duckdb.memoryLimit ${duckdbSize(duckdbLimitFor(LAMBDA_MAX_MB))} (70 % leaves too little for the rest)`
+          : 'set the memory and storage of this row',
+      );
+    }
     if (!fast) notes.push("full rebuild near or past Lambda's 15-minute limit");
     return {
       transactions: rows,
