@@ -1,3 +1,4 @@
+-- materialized: view
 -- Net revenue per customer and day inside the current-value window (the last current_value_months
 -- months up to as_of_date): the previous window's days plus this batch's, trimmed to the new window.
 -- The batch's days all come after the previous state's, so no customer and day is in both.
