@@ -4,7 +4,7 @@ with days as (
     select * from int_transactions_grouped_to_customer_days
 ),
 
-final as (
+by_customer as (
     select
         customer_id,
         sum(orders)::bigint as orders,
@@ -14,7 +14,6 @@ final as (
         min(order_date) filter (where orders > 0) as first_order_date,
         max(order_date) filter (where orders > 0) as last_order_date,
         count(*) filter (where orders > 0) as order_days,
-        (max(order_date, 2) filter (where orders > 0))[2] as previous_order_date,
         count(*) filter (where purchases > 0) as purchase_days,
         min(order_date) filter (where purchases > 0) as first_purchase_date,
         max(order_date) filter (where purchases > 0) as last_purchase_date,
@@ -22,6 +21,36 @@ final as (
         coalesce(sum(purchase_total), 0) as purchase_day_total_sum
     from days
     group by customer_id
+),
+
+-- The order day before the last, in a second pass: a top-2 aggregate keeps its state outside what
+-- DuckDB can spill, and ran out of memory at 50M transactions under a 1 GB limit.
+previous_order_days as (
+    select days.customer_id, max(days.order_date) as previous_order_date
+    from days
+    inner join by_customer on days.customer_id = by_customer.customer_id
+    where days.orders > 0 and days.order_date < by_customer.last_order_date
+    group by days.customer_id
+),
+
+final as (
+    select
+        by_customer.customer_id,
+        by_customer.orders,
+        by_customer.returns,
+        by_customer.net_revenue,
+        by_customer.returned_amount,
+        by_customer.first_order_date,
+        by_customer.last_order_date,
+        by_customer.order_days,
+        previous_order_days.previous_order_date,
+        by_customer.purchase_days,
+        by_customer.first_purchase_date,
+        by_customer.last_purchase_date,
+        by_customer.first_purchase_day_total,
+        by_customer.purchase_day_total_sum
+    from by_customer
+    left join previous_order_days on by_customer.customer_id = previous_order_days.customer_id
 )
 
 select * from final
