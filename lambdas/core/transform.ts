@@ -251,15 +251,17 @@ async function checkMartColumns(ctx: TransformContext, spec: TableSpec): Promise
  */
 async function writeMart(ctx: TransformContext, spec: TableSpec, model: string, path: string): Promise<number> {
   const casts = spec.columns.map((c) => `cast(${quoteIdent(c.name)} as ${c.type}) as ${quoteIdent(c.name)}`).join(', ');
+  let written: Record<string, unknown> | undefined;
   try {
-    await ctx.connection.run(
+    // COPY reports the rows it wrote, so a model that is a view is not computed a second time to count them.
+    [written] = await queryRows(
+      ctx.connection,
       `copy (select ${casts} from ${quoteIdent(model)}) to ${quoteLiteral(path)} (format parquet, compression zstd, compression_level 1)`,
     );
   } catch (error) {
     throw new TransformError(`model ${spec.name} cannot be cast to its schema: ${(error as Error).message.split('\n')[0]}`);
   }
-  const [row] = await queryRows(ctx.connection, `select count(*)::integer as n from ${quoteIdent(model)}`);
-  return Number(row?.n ?? 0);
+  return Number(written?.Count ?? 0);
 }
 
 /**
