@@ -88,6 +88,46 @@ describe('transform', () => {
     expect(check?.mismatches).toBe(0);
   });
 
+  it('splits the value quadrants at the discrete quantile and ranks Pareto tiers by predicted CLV', async () => {
+    env = await tempLake({ clv: { quadrantSplitQuantile: 0.3 } });
+    const file = join(env.root, 'generated.csv');
+    await generateTransactions({ customers: 2000, seed: 5, start: '2023-01-01', months: 18, out: file });
+    await ingestFiles(env.deps, [source(file)]);
+    await transform(env.deps);
+    // Independently: the split is the smallest value whose cume_dist reaches 0.3 (SQL's percentile_disc),
+    // and a customer's tier follows the share of positive CLV held by the customers ranked above them.
+    const [check] = await queryLake(
+      env.deps,
+      `with current_split as (
+         select min(current_value) as v from (
+           select current_value, cume_dist() over (order by current_value) as c from customer_clv) where c >= 0.3),
+       potential_split as (
+         select min(predicted_clv) as v from (
+           select predicted_clv, cume_dist() over (order by predicted_clv) as c from customer_clv) where c >= 0.3),
+       expected as (
+         select customer_id,
+           (case when current_value > (select v from current_split) then 'high' else 'low' end) || '_current_' ||
+           (case when predicted_clv > (select v from potential_split) then 'high' else 'low' end) || '_potential' as quadrant,
+           case
+             when coalesce(sum(greatest(predicted_clv, 0)) over (order by predicted_clv desc, customer_id
+                    rows between unbounded preceding and 1 preceding), 0) / sum(greatest(predicted_clv, 0)) over () < 0.8 then 'A'
+             when coalesce(sum(greatest(predicted_clv, 0)) over (order by predicted_clv desc, customer_id
+                    rows between unbounded preceding and 1 preceding), 0) / sum(greatest(predicted_clv, 0)) over () < 0.95 then 'B'
+             else 'C'
+           end as tier
+         from customer_clv)
+       select count(*)::integer as customers,
+              count(*) filter (where e.quadrant <> c.value_quadrant or e.tier <> c.value_tier)::integer as mismatches,
+              count(distinct c.value_quadrant)::integer as quadrants,
+              count(distinct c.value_tier)::integer as tiers
+       from customer_clv c join expected e using (customer_id)`,
+    );
+    expect(check?.customers).toBeGreaterThan(1500);
+    expect(check?.quadrants).toBe(4);
+    expect(check?.tiers).toBe(3);
+    expect(check?.mismatches).toBe(0);
+  });
+
   it('defaults as_of_date to the latest order date and keeps earlier dates', async () => {
     env = await tempLake();
     await ingestFiles(env.deps, [source(handWorked)]);
