@@ -1,73 +1,28 @@
 -- RFM per customer with at least one order. Scores are quintiles of percent_rank ordered from worst
--- to best, so ties share the lower score and the best get 5. percent_rank is (customers ordered
--- before) / (customers - 1); it is counted over each measure's distinct values (a few hundred for
--- recency and frequency) instead of sorting every customer three times.
+-- to best, so ties share the lower score and the best get 5. The windows sort only the measures and
+-- the id, then join back: sorting whole customer rows three times costs seconds at a million.
 with customers as (
     select * from int_transactions_summed_to_customer
     where orders > 0
 ),
 
-recency_values as (
-    select recency_days, count(*) as customers_with_value
-    from customers
-    group by recency_days
-),
-
-frequency_values as (
-    select orders, count(*) as customers_with_value
-    from customers
-    group by orders
-),
-
-monetary_values as (
-    select net_revenue, count(*) as customers_with_value
-    from customers
-    group by net_revenue
-),
-
-recency_scores as (
+scores as (
     select
-        recency_days,
-        least(5, 1 + floor(5 * coalesce(
-            sum(customers_with_value) over (order by recency_days desc rows between unbounded preceding and 1 preceding)
-                / nullif(sum(customers_with_value) over () - 1, 0),
-            0
-        )))::integer as r_score
-    from recency_values
-),
-
-frequency_scores as (
-    select
-        orders,
-        least(5, 1 + floor(5 * coalesce(
-            sum(customers_with_value) over (order by orders asc rows between unbounded preceding and 1 preceding)
-                / nullif(sum(customers_with_value) over () - 1, 0),
-            0
-        )))::integer as f_score
-    from frequency_values
-),
-
-monetary_scores as (
-    select
-        net_revenue,
-        least(5, 1 + floor(5 * coalesce(
-            sum(customers_with_value) over (order by net_revenue asc rows between unbounded preceding and 1 preceding)
-                / nullif(sum(customers_with_value) over () - 1, 0),
-            0
-        )))::integer as m_score
-    from monetary_values
+        customer_id,
+        least(5, 1 + floor(5 * percent_rank() over (order by recency_days desc)))::integer as r_score,
+        least(5, 1 + floor(5 * percent_rank() over (order by orders asc)))::integer as f_score,
+        least(5, 1 + floor(5 * percent_rank() over (order by net_revenue asc)))::integer as m_score
+    from customers
 ),
 
 scored as (
     select
         customers.*,
-        recency_scores.r_score,
-        frequency_scores.f_score,
-        monetary_scores.m_score
+        scores.r_score,
+        scores.f_score,
+        scores.m_score
     from customers
-    inner join recency_scores on customers.recency_days = recency_scores.recency_days
-    inner join frequency_scores on customers.orders = frequency_scores.orders
-    inner join monetary_scores on customers.net_revenue = monetary_scores.net_revenue
+    inner join scores on customers.customer_id = scores.customer_id
 ),
 
 final as (
