@@ -7,7 +7,9 @@
  * transform Lambdas do (a pipeline run is one of each, in two processes, so each has its own peak
  * RSS); the transform's stages are timed from the steps the pipeline reports. `baseline` is the least
  * a hand-written job would do: one DuckDB read_csv + GROUP BY customer_id computing recency, frequency
- * and monetary. Writes the measurement as JSON to `request.result`; timers start after modules load.
+ * and monetary. `lakeWrite` is the least a pipeline keeping the curated lake does: the CSV loaded
+ * typed and written as month-partitioned curated Parquet, no checks. Writes the measurement as JSON to
+ * `request.result`; timers start after modules load.
  */
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -16,6 +18,7 @@ import { LocalLake } from '../lambdas/adapters/local-lake.ts';
 import { loadConfigFile } from '../lambdas/core/config.ts';
 import { openDuckDb, queryRows, quoteLiteral } from '../lambdas/core/duckdb.ts';
 import { ingestFiles, transform, type PipelineDeps } from '../lambdas/core/pipeline.ts';
+import { transactionsTable } from '../lambdas/core/schema/tables.ts';
 
 interface LakeRequest {
   readonly lake: string;
@@ -28,7 +31,15 @@ interface LakeRequest {
 export type MeasureRequest =
   | (LakeRequest & { readonly kind: 'ingest'; readonly input: string })
   | (LakeRequest & { readonly kind: 'transform' })
-  | { readonly kind: 'baseline'; readonly input: string; readonly result: string; readonly workDir: string };
+  | (CsvRequest & { readonly kind: 'baseline' })
+  | (CsvRequest & { readonly kind: 'lakeWrite' });
+
+/** A reference measurement over the sample CSV, with no lake. */
+interface CsvRequest {
+  readonly input: string;
+  readonly result: string;
+  readonly workDir: string;
+}
 
 /** What every measurement records. */
 interface Measured {
@@ -89,7 +100,13 @@ export interface BaselineMeasurement extends Measured {
   readonly customers: number;
 }
 
-export type Measurement = IngestMeasurement | TransformMeasurement | BaselineMeasurement;
+/** The reference: the CSV written as the curated lake, with no checks. */
+export interface LakeWriteMeasurement extends Measured {
+  readonly kind: 'lakeWrite';
+  readonly rowsWritten: number;
+}
+
+export type Measurement = IngestMeasurement | TransformMeasurement | BaselineMeasurement | LakeWriteMeasurement;
 
 interface TimedStep {
   readonly message: string;
@@ -275,9 +292,55 @@ async function measureBaseline(request: Extract<MeasureRequest, { kind: 'baselin
   }
 }
 
+/** How the lake-write reference fills each curated column from the typed CSV (table `typed`). */
+const CURATED_FROM_TYPED: Readonly<Record<string, string>> = {
+  transaction_id: 'transaction_id',
+  customer_id: 'customer_id',
+  order_ts: 'order_ts',
+  order_date: 'order_ts::date',
+  amount: 'amount',
+  currency: "'USD'",
+  quantity: 'quantity',
+  is_return: 'amount < 0',
+  file_id: "'reference'",
+  source_file: "'reference.csv'",
+  source_row: 'rowid + 1',
+  ingested_at: 'now()::timestamp',
+};
+
+/**
+ * The least any pipeline keeping DESIGN's curated lake does: load the CSV typed, then write it as
+ * month-partitioned Parquet with the curated columns (the same compression as ingest), no checks.
+ */
+async function measureLakeWrite(request: Extract<MeasureRequest, { kind: 'lakeWrite' }>): Promise<LakeWriteMeasurement> {
+  const loadAverage1mAtStart = os.loadavg()[0]!;
+  const start = performance.now();
+  const duck = await openDuckDb({ tempDirectory: request.workDir });
+  try {
+    await duck.connection.run(`create table typed as select * from read_csv(${quoteLiteral(request.input)}, header = true,
+      columns = {'customer_id': 'VARCHAR', 'transaction_id': 'VARCHAR', 'order_ts': 'TIMESTAMP', 'amount': 'DECIMAL(18,2)', 'quantity': 'INTEGER'})`);
+    const columns = transactionsTable.columns.map((column) => {
+      const expression = CURATED_FROM_TYPED[column.name];
+      if (expression === undefined) throw new Error(`the lake-write reference does not fill curated column ${column.name}`);
+      return `cast(${expression} as ${column.type}) as ${column.name}`;
+    });
+    const [written] = await queryRows(
+      duck.connection,
+      `copy (select ${columns.join(', ')}, strftime(order_ts, '%Y-%m') as ${transactionsTable.partition.name} from typed)
+       to ${quoteLiteral(join(request.workDir, 'curated'))}
+       (format parquet, compression zstd, compression_level 1, partition_by (${transactionsTable.partition.name}))`,
+    );
+    const seconds = (performance.now() - start) / 1000;
+    return { kind: 'lakeWrite', seconds, maxRssBytes: maxRssBytes(), rowsWritten: Number(written!.Count), loadAverage1mAtStart };
+  } finally {
+    duck.close();
+  }
+}
+
 const request = JSON.parse(process.argv[2] ?? 'null') as MeasureRequest | null;
-if (request?.kind !== 'ingest' && request?.kind !== 'transform' && request?.kind !== 'baseline') {
-  console.error('usage: measure.ts \'{"kind":"ingest"|"transform"|"baseline","result":…,"workDir":…,"lake":…,"input":…}\'');
+const kinds = ['ingest', 'transform', 'baseline', 'lakeWrite'];
+if (request === null || !kinds.includes(request.kind)) {
+  console.error('usage: measure.ts \'{"kind":"ingest"|"transform"|"baseline"|"lakeWrite","result":…,"workDir":…,"lake":…,"input":…}\'');
   process.exit(2);
 }
 const measurement: Measurement =
@@ -285,5 +348,7 @@ const measurement: Measurement =
     ? await measureIngest(request)
     : request.kind === 'transform'
       ? await measureTransform(request)
-      : await measureBaseline(request);
+      : request.kind === 'baseline'
+        ? await measureBaseline(request)
+        : await measureLakeWrite(request);
 await writeFile(request.result, JSON.stringify(measurement));

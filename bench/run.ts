@@ -9,7 +9,8 @@
  * 1. the full pipeline into a new lake: an ingest process, then a transform process (as the two
  *    Lambdas run), the transform per stage;
  * 2. the baseline: a bare DuckDB read_csv + GROUP BY customer (recency, frequency, monetary) over the
- *    same file, and the ratio full run / baseline;
+ *    same file, and the ratio full run / baseline; beside it, the curated-lake write: the file loaded
+ *    typed and written as month-partitioned curated Parquet, the least a run keeping the lake does;
  * 3. an incremental run: a lake seeded with a full run over the sample's history, then the last
  *    `--new-share` of the rows (by order date) ingested as a new file and transformed;
  * 4. the full pipeline again with DuckDB's memory_limit set to `--memory-limit`, spilling under the
@@ -28,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openDuckDb, queryRows } from '../lambdas/core/duckdb.ts';
 import { GENERATE_DEFAULTS, generateTransactions, type GenerateResult } from '../lambdas/core/generate.ts';
-import type { BaselineMeasurement, IngestMeasurement, MeasureRequest, Measurement, TransformMeasurement } from './measure.ts';
+import type { BaselineMeasurement, IngestMeasurement, LakeWriteMeasurement, MeasureRequest, Measurement, TransformMeasurement } from './measure.ts';
 import { median, renderMarkdown, summarise, type BenchReport, type Machine, type PipelineRun, type SizeResult } from './report.ts';
 import { deriveSizing, type ScalingPoint } from './sizing.ts';
 import { splitByOrderDate } from './split.ts';
@@ -234,6 +235,16 @@ async function main(): Promise<void> {
     loads.push(measured.loadAverage1mAtStart);
     return measured;
   };
+  const measureLakeWrite = async (input: string): Promise<LakeWriteMeasurement> => {
+    const files = nextFiles();
+    try {
+      const measured = await measureInChild<LakeWriteMeasurement>({ kind: 'lakeWrite', input, ...files });
+      loads.push(measured.loadAverage1mAtStart);
+      return measured;
+    } finally {
+      await rm(files.workDir, { recursive: true, force: true });
+    }
+  };
   /** Ingests `input` into `lake`, then transforms it, each in its own process; the lake is removed unless `keepLake`. */
   const measurePipeline = async (
     input: string,
@@ -259,17 +270,20 @@ async function main(): Promise<void> {
       const customers = Math.max(1, Math.round(rows / ROWS_PER_CUSTOMER));
       const data = await sample(customers, seed);
       const baselines: BaselineMeasurement[] = [];
+      const lakeWrites: LakeWriteMeasurement[] = [];
       const fulls: PipelineRun[] = [];
       for (let run = 1; run <= Math.max(repeat, 3); run++) {
-        console.error(`${size}: baseline, run ${run}`);
+        console.error(`${size}: baseline and curated-lake write, run ${run}`);
         baselines.push(await measureBaseline(data.path));
+        lakeWrites.push(await measureLakeWrite(data.path));
         if (baselineOnly || run > repeat) continue;
         console.error(`${size}: full run ${run}/${repeat}`);
         fulls.push(await measurePipeline(data.path, join(scratch, `lake-${rows}-${run}`)));
       }
       const baseline = { seconds: median(baselines.map((b) => b.seconds)), maxRssBytes: median(baselines.map((b) => b.maxRssBytes)), runs: baselines };
+      const lakeWrite = { seconds: median(lakeWrites.map((w) => w.seconds)), maxRssBytes: median(lakeWrites.map((w) => w.maxRssBytes)), runs: lakeWrites };
       if (baselineOnly) {
-        results.push({ size, rows: data.generated.rows, customers, fileBytes: data.bytes, repeat, baseline });
+        results.push({ size, rows: data.generated.rows, customers, fileBytes: data.bytes, repeat, baseline, lakeWrite });
         continue;
       }
       const full = { ...summarise(fulls), runs: fulls };
@@ -324,6 +338,7 @@ async function main(): Promise<void> {
         fileBytes: data.bytes,
         repeat,
         baseline,
+        lakeWrite,
         full,
         ratioToBaseline: full.seconds / baseline.seconds,
         incremental: {
