@@ -34,7 +34,8 @@ export function printIngestResults(results: readonly IngestFileResult[]): void {
 export function printTransformSummary(result: TransformReport, segments: readonly Record<string, unknown>[]): void {
   console.log(
     `\nsnapshot ${result.asOfDate} published (run ${result.runId}; ${result.mode} run reading ${result.filesRead} ` +
-      `curated file(s): ${result.modeReason}; ${result.sqlTests} SQL tests passed` +
+      `curated file(s)${result.rebuildBatches ? ` in ${result.rebuildBatches} batches` : ''}: ${result.modeReason}; ` +
+      `${result.sqlTests} SQL tests passed` +
       `${result.previousAsOfDate ? `; previous snapshot ${result.previousAsOfDate}` : ''})`,
   );
   const tables = plainTable(['table', 'rows']);

@@ -102,6 +102,17 @@ const duckdbSchema = z
   })
   .strict();
 
+const transformSchema = z
+  .object({
+    /**
+     * A full rebuild merges the curated transactions into the customer state in batches of whole order
+     * months holding about this many transactions, as daily runs merge new data, so its memory and spill
+     * grow with the customers and one batch rather than with all history. 0 reads everything at once.
+     */
+    rebuildBatchTransactions: z.number().int().nonnegative().default(20_000_000),
+  })
+  .strict();
+
 export const pipelineConfigSchema = z
   .object({
     baseCurrency: z.string().regex(/^[A-Z]{3}$/, 'a three-letter ISO 4217 code such as USD').default('USD'),
@@ -109,6 +120,7 @@ export const pipelineConfigSchema = z
     lifecycle: lifecycleSchema.prefault({}),
     clv: clvSchema.prefault({}),
     duckdb: duckdbSchema.prefault({}),
+    transform: transformSchema.prefault({}),
   })
   .strict();
 

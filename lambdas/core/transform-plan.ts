@@ -103,3 +103,58 @@ export function planTransform(input: {
     stateFingerprint: input.fingerprint,
   };
 }
+
+/** One step of a batched full rebuild: the curated files holding its orders, dated in (after, upTo]. */
+export interface RebuildBatch {
+  readonly keys: readonly string[];
+  /** Orders on or before this date were merged by the batches before; undefined for the first. */
+  readonly after?: string;
+  readonly upTo: string;
+}
+
+/** The last day of a YYYY-MM month, as YYYY-MM-DD. */
+function monthEnd(month: string): string {
+  const [year, monthNumber] = month.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(year, monthNumber, 0)).toISOString().slice(0, 10);
+}
+
+/**
+ * Splits a full rebuild into batches of whole order months holding at least `batchTransactions` rows
+ * each (the last one what remains, up to asOfDate), so the state is built as daily runs build it. A
+ * file's rows count in the month of its last order (curated files hold one month each). One batch of
+ * every file when batching is off (0), when history fits in one, or when a file's dates are unknown.
+ */
+export function planRebuildBatches(
+  files: ReadonlyMap<string, CuratedFile>,
+  asOfDate: string,
+  batchTransactions: number,
+): RebuildBatch[] {
+  const everything: RebuildBatch[] = [{ keys: [...files.keys()].sort(), upTo: asOfDate }];
+  if (batchTransactions <= 0) return everything;
+  const rowsByMonth = new Map<string, number>();
+  for (const file of files.values()) {
+    if (file.minOrderDate === undefined || file.maxOrderDate === undefined) return everything;
+    if (file.minOrderDate > asOfDate) continue;
+    const month = file.maxOrderDate.slice(0, 7);
+    rowsByMonth.set(month, (rowsByMonth.get(month) ?? 0) + file.rows);
+  }
+  const cuts: string[] = [];
+  let rows = 0;
+  for (const month of [...rowsByMonth.keys()].sort()) {
+    rows += rowsByMonth.get(month) ?? 0;
+    if (rows >= batchTransactions && monthEnd(month) < asOfDate) {
+      cuts.push(monthEnd(month));
+      rows = 0;
+    }
+  }
+  if (cuts.length === 0) return everything;
+  const bounds = [...cuts, asOfDate];
+  return bounds.map((upTo, i) => {
+    const after = cuts[i - 1];
+    const keys = [...files]
+      .filter(([, f]) => (f.minOrderDate as string) <= upTo && (after === undefined || (f.maxOrderDate as string) > after))
+      .map(([key]) => key)
+      .sort();
+    return after === undefined ? { keys, upTo } : { keys, after, upTo };
+  });
+}

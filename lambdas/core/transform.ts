@@ -5,7 +5,7 @@ import { DATE, DOUBLE, INTEGER, VARCHAR, dateValue } from '@duckdb/node-api';
 import type { CoreContext } from './context.ts';
 import { quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
 import { lakeKeys } from './lake.ts';
-import { loadModels, runModels, runSqlTests, type ProgramModel } from './models/runner.ts';
+import { loadModels, modelsUpstreamOf, runModels, runSqlTests, type ProgramModel, type SqlModel } from './models/runner.ts';
 import type { CuratedFile } from './ingest/ingest.ts';
 import {
   acquisitionCostsTable,
@@ -16,8 +16,15 @@ import {
   transactionsTable,
   type TableSpec,
 } from './schema/tables.ts';
-import { latestTransactionVersionsSql } from './transaction-versions.ts';
-import { curatedTransactionFiles, planTransform, stateFingerprint, type TransformPlan } from './transform-plan.ts';
+import { latestTransactionVersionsSql, supersededTransactionVersionsSql } from './transaction-versions.ts';
+import {
+  curatedTransactionFiles,
+  planRebuildBatches,
+  planTransform,
+  stateFingerprint,
+  type RebuildBatch,
+  type TransformPlan,
+} from './transform-plan.ts';
 import {
   previousSnapshot,
   publishSnapshot,
@@ -56,6 +63,8 @@ export interface TransformResult {
   readonly modeReason: string;
   /** Curated files read by this run. */
   readonly filesRead: number;
+  /** A full rebuild merged in batches (config transform.rebuildBatchTransactions): how many. */
+  readonly rebuildBatches?: number;
 }
 
 export class TransformError extends Error {
@@ -84,14 +93,19 @@ function columnList(spec: TableSpec): string {
 }
 
 /**
- * `curated_transactions`: the batch files' rows, the latest version of each transaction_id (an empty
- * table when there are none). Ingest keeps one row per id in a file, so a batch from one ingested file
- * (a daily run, a single upload) is read as it is, without the search for repeated ids.
+ * A query of no rows with the table's columns (and extra ones), for a view standing in for missing
+ * files: a view, so a later view over real files can replace it under the same name.
  */
-async function createTransactionsView(ctx: TransformContext, keys: readonly string[]): Promise<void> {
+function noRowsOf(spec: TableSpec, extra: readonly { name: string; type: string }[] = []): string {
+  const columns = [...spec.columns, ...extra].map((c) => `cast(null as ${c.type}) as ${quoteIdent(c.name)}`);
+  return `select ${columns.join(', ')} where false`;
+}
+
+/** The rows of curated files `keys`, every version, as `curated_transaction_versions` (empty without files). */
+async function attachCuratedFiles(ctx: TransformContext, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) {
     await ctx.connection.run(
-      `create or replace table curated_transactions (${columnList(transactionsTable)}, ${transactionsTable.partition.name} ${transactionsTable.partition.type})`,
+      `create or replace view curated_transaction_versions as ${noRowsOf(transactionsTable, [transactionsTable.partition])}`,
     );
     return;
   }
@@ -100,17 +114,79 @@ async function createTransactionsView(ctx: TransformContext, keys: readonly stri
   await ctx.connection.run(`create or replace view curated_transaction_versions as
     select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = true,
       hive_types = {'${transactionsTable.partition.name}': ${transactionsTable.partition.type}})`);
-  const [batch] = await queryRows(
-    ctx.connection,
-    'select count(distinct file_id)::integer as files from curated_transaction_versions',
-  );
+}
+
+async function fromSeveralFiles(ctx: TransformContext): Promise<boolean> {
+  const [row] = await queryRows(ctx.connection, 'select count(distinct file_id)::integer as files from curated_transaction_versions');
+  return Number(row?.files ?? 0) > 1;
+}
+
+/**
+ * `curated_transactions`: the batch files' rows, the latest version of each transaction_id. Ingest
+ * keeps one row per id in a file, so a batch from one ingested file (a daily run, a single upload) is
+ * read as it is, without the search for repeated ids.
+ */
+async function createTransactionsView(ctx: TransformContext, keys: readonly string[]): Promise<void> {
+  await attachCuratedFiles(ctx, keys);
   await ctx.connection.run(
     `create or replace view curated_transactions as ${
-      Number(batch?.files ?? 0) > 1
+      (await fromSeveralFiles(ctx))
         ? latestTransactionVersionsSql('curated_transaction_versions')
         : 'select * from curated_transaction_versions'
     }`,
   );
+}
+
+/** Writes the state models to Parquet under `dir` and reads them back as the next batch's previous state. */
+async function keepStateForNextBatch(ctx: TransformContext, dir: string): Promise<Record<string, string>> {
+  ctx.progress('keeping the state for the next batch');
+  await mkdir(dir, { recursive: true });
+  const paths: Record<string, string> = {};
+  for (const { spec, model, previousSource } of stateTables) {
+    const path = join(dir, `${spec.name}.parquet`);
+    await writeMart(ctx, spec, model, path);
+    await createPreviousView(ctx, previousSource, path);
+    paths[spec.name] = path;
+  }
+  return paths;
+}
+
+/**
+ * A full rebuild in batches (planRebuildBatches): each batch but the last is merged into the state as
+ * a daily run merges new data, the state going to Parquet under `dir` between batches, so no step
+ * holds more than one batch of transactions. Leaves the last batch as `curated_transactions` and
+ * returns the state it extends. A transaction_id repeated across files counts once, in its latest
+ * version, whichever batch that falls in.
+ */
+async function mergeRebuildBatches(
+  ctx: TransformContext,
+  models: readonly SqlModel[],
+  batches: readonly RebuildBatch[],
+  dir: string,
+): Promise<Record<string, string>> {
+  ctx.progress(`merging curated history in ${batches.length} batches`);
+  await attachCuratedFiles(ctx, [...new Set(batches.flatMap((b) => b.keys))]);
+  await ctx.connection.run(
+    (await fromSeveralFiles(ctx))
+      ? `create or replace table superseded_transaction_versions as ${supersededTransactionVersionsSql('curated_transaction_versions')}`
+      : 'create or replace table superseded_transaction_versions (file_id varchar, source_row bigint)',
+  );
+  const stateModels = modelsUpstreamOf(models, stateTables.map((s) => s.model));
+  for (const { spec, previousSource } of stateTables) await createPreviousTable(ctx, previousSource, spec, undefined);
+  let state: Record<string, string> = {};
+  for (const [i, batch] of batches.entries()) {
+    await attachCuratedFiles(ctx, batch.keys);
+    await ctx.connection.run(`create or replace view curated_transactions as
+      select * from curated_transaction_versions anti join superseded_transaction_versions using (file_id, source_row)`);
+    if (i === batches.length - 1) break;
+    ctx.progress(`batch ${i + 1} of ${batches.length}: orders up to ${batch.upTo}`);
+    await createParams(ctx, batch.upTo, undefined, batch.after);
+    await runModels(ctx.connection, stateModels, [], (name) => ctx.progress(`model ${name}`));
+    const earlier = Object.values(state);
+    state = await keepStateForNextBatch(ctx, join(dir, String(i + 1)));
+    await Promise.all(earlier.map((path) => rm(path, { force: true })));
+  }
+  return state;
 }
 
 async function createReferenceViews(ctx: TransformContext): Promise<void> {
@@ -198,13 +274,17 @@ async function createParams(
 /** A table from the previous snapshot under `source`, or an empty one with the table's columns. */
 async function createPreviousTable(ctx: TransformContext, source: string, spec: TableSpec, key: string | undefined): Promise<void> {
   if (key === undefined) {
-    await ctx.connection.run(`create or replace table ${quoteIdent(source)} (${columnList(spec)})`);
+    await ctx.connection.run(`create or replace view ${quoteIdent(source)} as ${noRowsOf(spec)}`);
     return;
   }
   const [path] = await ctx.lake.fetch([key], join(ctx.workDir, 'previous'));
-  // A view: the models read each previous table once or twice, which costs less than copying it in.
+  await createPreviousView(ctx, source, path as string);
+}
+
+/** A view: the models read each previous table once or twice, which costs less than copying it in. */
+async function createPreviousView(ctx: TransformContext, source: string, path: string): Promise<void> {
   await ctx.connection.run(
-    `create or replace view ${quoteIdent(source)} as select * from read_parquet(${quoteLiteral(path as string)}, hive_partitioning = false)`,
+    `create or replace view ${quoteIdent(source)} as select * from read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`,
   );
 }
 
@@ -285,12 +365,15 @@ export async function runTransform(
   const previous = previousSnapshot(index, asOfDate);
   const fingerprint = await stateFingerprint(ctx.sqlDir, ctx.config);
   let plan = planTransform({ files, previous, fingerprint, forceFull: options.full ?? false });
-  await createTransactionsView(ctx, plan.batchKeys);
-  if (plan.mode === 'incremental' && (await replacesMergedHistory(ctx, plan, asOfDate))) {
-    plan = planTransform({ files, fingerprint, forceFull: true });
-    plan = { ...plan, reason: 'a new file repeats transaction_ids of merged history' };
+  if (plan.mode === 'incremental') {
     await createTransactionsView(ctx, plan.batchKeys);
+    if (await replacesMergedHistory(ctx, plan, asOfDate)) {
+      plan = { ...planTransform({ files, fingerprint, forceFull: true }), reason: 'a new file repeats transaction_ids of merged history' };
+    }
   }
+  const rebuildBatches =
+    plan.mode === 'full' ? planRebuildBatches(files, asOfDate, ctx.config.transform.rebuildBatchTransactions) : [];
+  if (rebuildBatches.length === 1) await createTransactionsView(ctx, plan.batchKeys);
   ctx.progress(`${plan.mode} run: ${plan.reason}`);
   await createReferenceViews(ctx);
   await writeRunManifest(ctx.lake, { runId, asOfDate, status: 'running', startedAt });
@@ -300,7 +383,13 @@ export async function runTransform(
   let published = false;
   try {
     await mkdir(runDir, { recursive: true });
-    await createParams(ctx, asOfDate, previous?.asOfDate, plan.stateAsOfDate);
+    // Nothing downstream depends on row order (outputs are unsorted, the CLV fit orders its input), and
+    // not keeping it lets DuckDB build and write tables with less buffering.
+    await ctx.connection.run('set preserve_insertion_order = false');
+    const models = await loadModels(ctx.sqlDir, MODEL_SOURCES, programModels);
+    const rebuiltState =
+      rebuildBatches.length > 1 ? await mergeRebuildBatches(ctx, models, rebuildBatches, join(runDir, 'rebuild')) : undefined;
+    await createParams(ctx, asOfDate, previous?.asOfDate, rebuiltState ? rebuildBatches.at(-1)?.after : plan.stateAsOfDate);
     await createPreviousTable(
       ctx,
       'previous_customer_lifecycle',
@@ -308,10 +397,13 @@ export async function runTransform(
       previous?.snapshot.tables[customerLifecycleTable.name],
     );
     for (const { spec, previousSource } of stateTables) {
-      const key = plan.mode === 'incremental' ? previous?.snapshot.state?.[spec.name] : undefined;
-      await createPreviousTable(ctx, previousSource, spec, key);
+      if (rebuiltState) {
+        await createPreviousView(ctx, previousSource, rebuiltState[spec.name] as string);
+      } else {
+        const key = plan.mode === 'incremental' ? previous?.snapshot.state?.[spec.name] : undefined;
+        await createPreviousTable(ctx, previousSource, spec, key);
+      }
     }
-    const models = await loadModels(ctx.sqlDir, MODEL_SOURCES, programModels);
     await runModels(ctx.connection, models, programModels, (name) => ctx.progress(`model ${name}`));
     for (const spec of martTables) await checkMartColumns(ctx, spec);
     ctx.progress('running SQL tests');
@@ -354,6 +446,7 @@ export async function runTransform(
       mode: plan.mode,
       modeReason: plan.reason,
       filesRead: plan.batchKeys.length,
+      ...(rebuildBatches.length > 1 ? { rebuildBatches: rebuildBatches.length } : {}),
     };
     await writeRunManifest(ctx.lake, {
       runId,

@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateTransactions } from '../../lambdas/core/generate.ts';
 import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
 import { Random } from '../../lambdas/core/random.ts';
-import { martTables } from '../../lambdas/core/schema/tables.ts';
+import { openDuckDb, quoteLiteral } from '../../lambdas/core/duckdb.ts';
+import { martTables, stateTables } from '../../lambdas/core/schema/tables.ts';
+import { readPublishedIndex } from '../../lambdas/core/snapshots.ts';
 import { queryLake, source, tempLake } from '../support/pipeline.ts';
 
 type Env = Awaited<ReturnType<typeof tempLake>>;
@@ -13,6 +15,23 @@ async function martContents(env: Env): Promise<Record<string, unknown[]>> {
   const contents: Record<string, unknown[]> = {};
   for (const { name } of martTables) contents[name] = await queryLake(env.deps, `select * from ${name} order by all`);
   return contents;
+}
+
+/** Every row of the state tables published for `asOfDate`, read from their Parquet files. */
+async function stateContents(env: Env, asOfDate: string): Promise<Record<string, unknown[]>> {
+  const snapshot = (await readPublishedIndex(env.lake)).snapshots[asOfDate];
+  const duck = await openDuckDb();
+  try {
+    const contents: Record<string, unknown[]> = {};
+    for (const { spec } of stateTables) {
+      const [path] = await env.deps.lake.fetch([snapshot!.state![spec.name]!], join(env.root, 'state-read', spec.name));
+      const reader = await duck.connection.runAndReadAll(`select * from read_parquet(${quoteLiteral(path!)}, hive_partitioning = false) order by all`);
+      contents[spec.name] = reader.getRowObjectsJS();
+    }
+    return contents;
+  } finally {
+    duck.close();
+  }
 }
 
 /** Splits a generated CSV into files by order date at random cut dates: daily batches of varying length. */
@@ -117,5 +136,34 @@ describe('incremental transforms', () => {
       { asOfDate: batches[1]!.lastDate },
     );
     expect(changed).toMatchObject({ mode: 'full', modeReason: 'models or settings changed since the state was built' });
+  });
+
+  it('merge a batched full rebuild into exactly the state and marts of a rebuild reading everything at once', async () => {
+    env = await tempLake({ clv: { minCustomers: 20 } });
+    const batches = await splitByDate(env, 41, 3);
+    for (const batch of batches) await ingestFiles(env.deps, [source(batch.path)]);
+    // A later file corrects two early transactions: one moves to the last month, one changes amount.
+    // The batched rebuild must count each once, in its corrected version, in whichever batch it falls.
+    const [, first, second] = (await readFile(batches[0]!.path, 'utf8')).trim().split('\n');
+    const [c1, t1] = first!.split(',');
+    const [c2, t2, ts2] = second!.split(',');
+    const lastDate = batches.at(-1)!.lastDate;
+    const corrections = join(env.root, 'corrections.csv');
+    await writeFile(corrections, `customer_id,transaction_id,order_ts,amount\n${c1},${t1},${lastDate},1234.56\n${c2},${t2},${ts2},0.5\n`);
+    await ingestFiles(env.deps, [source(corrections)]);
+
+    const everything = { ...env.deps, config: { ...env.deps.config, transform: { rebuildBatchTransactions: 0 } } };
+    const atOnce = await transform(everything, { asOfDate: lastDate, full: true });
+    expect(atOnce.rebuildBatches).toBeUndefined();
+    const expectedMarts = await martContents(env);
+    const expectedState = await stateContents(env, lastDate);
+
+    const batched = { ...env.deps, config: { ...env.deps.config, transform: { rebuildBatchTransactions: 300 } } };
+    const result = await transform(batched, { asOfDate: lastDate, full: true });
+    expect(result.rebuildBatches).toBeGreaterThanOrEqual(4);
+    for (const { name } of martTables) expect((await martContents(env))[name], name).toEqual(expectedMarts[name]);
+    expect(await stateContents(env, lastDate)).toEqual(expectedState);
+    const [moved] = await queryLake(env.deps, `select count(*)::integer as n from transactions where transaction_id = '${t1}'`);
+    expect(moved).toEqual({ n: 1 });
   });
 });

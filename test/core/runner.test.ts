@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDuckDb, queryRows } from '../../lambdas/core/duckdb.ts';
-import { loadModels, orderByDependency, referencedRelations, runModels } from '../../lambdas/core/models/runner.ts';
+import { loadModels, modelsUpstreamOf, orderByDependency, referencedRelations, runModels } from '../../lambdas/core/models/runner.ts';
 
 describe('model runner', () => {
   let dir: string | undefined;
@@ -35,6 +35,19 @@ describe('model runner', () => {
     });
     const models = await loadModels(sqlDir, ['source_table']);
     expect(orderByDependency(models).map((m) => m.name)).toEqual(['stg_a', 'int_b', 'm']);
+  });
+
+  it('selects the models some targets need: the targets and everything upstream, nothing downstream or beside', async () => {
+    const sqlDir = await sqlDirWith({
+      'marts/m.sql': 'select * from int_b',
+      'intermediate/int_b.sql': 'select * from stg_a join stg_c using (id)',
+      'intermediate/int_d.sql': 'select * from stg_a',
+      'staging/stg_a.sql': 'select * from source_table',
+      'staging/stg_c.sql': 'select * from source_table',
+    });
+    const models = await loadModels(sqlDir, ['source_table']);
+    expect(modelsUpstreamOf(models, ['int_b']).map((m) => m.name).sort()).toEqual(['int_b', 'stg_a', 'stg_c']);
+    expect(() => modelsUpstreamOf(models, ['int_missing'])).toThrow('no SQL model int_missing');
   });
 
   it('reports a cycle with its path', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDuckDb, queryRows } from '../../lambdas/core/duckdb.ts';
-import { latestTransactionVersionsSql } from '../../lambdas/core/transaction-versions.ts';
+import { latestTransactionVersionsSql, supersededTransactionVersionsSql } from '../../lambdas/core/transaction-versions.ts';
 
 describe('latestTransactionVersionsSql', () => {
   it('keeps one row per transaction_id: the latest ingest, then the higher file id, then the later row', async () => {
@@ -30,6 +30,17 @@ describe('latestTransactionVersionsSql', () => {
         { transaction_id: 't2', amount: 21 },
         { transaction_id: 't3', amount: 31 },
         { transaction_id: 't4', amount: 40 },
+      ]);
+      // The superseded rows are exactly the others, so leaving them out of any batch leaves the latest.
+      const superseded = await queryRows(
+        db.connection,
+        `select file_id, source_row::integer as source_row from (${supersededTransactionVersionsSql('versions')}) order by all`,
+      );
+      expect(superseded).toEqual([
+        { file_id: 'f1', source_row: 1 },
+        { file_id: 'f1', source_row: 3 },
+        { file_id: 'f2', source_row: 5 },
+        { file_id: 'fa', source_row: 2 },
       ]);
     } finally {
       db.close();

@@ -146,6 +146,21 @@ export function orderByDependency<T extends Node>(nodes: readonly T[]): T[] {
   return ordered;
 }
 
+/** The models `targets` need: the targets and every model upstream of them, in their given order. */
+export function modelsUpstreamOf(models: readonly SqlModel[], targets: readonly string[]): SqlModel[] {
+  const byName = new Map(models.map((m) => [m.name, m]));
+  const needed = new Set<string>();
+  const visit = (name: string): void => {
+    if (needed.has(name)) return;
+    const model = byName.get(name);
+    if (!model) throw new ModelGraphError(`no SQL model ${name}`);
+    needed.add(name);
+    model.dependsOn.forEach(visit);
+  };
+  targets.forEach(visit);
+  return models.filter((m) => needed.has(m.name));
+}
+
 /** Runs SQL and program models in dependency order, each SQL model materialised as a table or a view. */
 export async function runModels(
   connection: DuckDBConnection,
