@@ -1,7 +1,8 @@
 /**
  * The benchmark: `npm run bench -- [--sizes 1m,10m] [--repeat N] [--memory-limit 1GB|off] [--new-share 0.01]
- * [--seed 1] [--baseline-only]`, or `-- --render bench/results/<date>.json` to rewrite a saved run's
- * Markdown and sizing without measuring. Sizes are transactions (k and m suffixes; 50m works, it is just slow).
+ * [--seed 1] [--baseline-only] [--add-to bench/results/<date>.json]`, or `-- --render bench/results/<date>.json`
+ * to rewrite a saved run's Markdown and sizing without measuring. `--add-to` measures the sizes given and
+ * merges them into a saved run of the same code and settings (e.g. a slow 100M after 1m,10m,50m). Sizes are transactions (k and m suffixes; 50m works, it is just slow).
  *
  * For each size it generates a sample once into bench/data/ (reused while the generator is unchanged),
  * then measures, each measurement in a fresh process so peak RSS is its own (bench/measure.ts):
@@ -133,7 +134,8 @@ function measuredCode(): string {
   try {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' });
     const changes = git('diff', 'HEAD', '--', 'lambdas', 'sql') + git('ls-files', '--others', '--exclude-standard', '--', 'lambdas', 'sql');
-    const head = git('rev-parse', '--short', 'HEAD').trim();
+    // The last commit of the measured folders: commits to bench/ or docs do not change what is measured.
+    const head = git('log', '-1', '--format=%h', '--', 'lambdas', 'sql').trim();
     return changes === '' ? head : `${head} + uncommitted changes in lambdas/ or sql/ (${createHash('sha256').update(changes).digest('hex').slice(0, 8)})`;
   } catch {
     return 'unknown (not a git checkout)';
@@ -182,7 +184,8 @@ function scalingPoints(results: readonly SizeResult[]): ScalingPoint[] {
           memoryLimitBytes: limited.memoryLimitBytes,
           transformSeconds: limited.summary.transformSeconds,
           transformMaxRssBytes: limited.summary.transformMaxRssBytes,
-          peakSpillBytes: limited.summary.peakSpillBytes,
+          // The transform's own spill: the ingest process spills separately and sizes the ingest function.
+          peakSpillBytes: median(limited.runs.map((run) => run.transform.peakSpillBytes)),
         },
       },
     ];
@@ -208,6 +211,7 @@ async function main(): Promise<void> {
       'new-share': { type: 'string', default: '0.01' },
       'baseline-only': { type: 'boolean', default: false },
       render: { type: 'string' },
+      'add-to': { type: 'string' },
     },
     strict: true,
   });
@@ -220,9 +224,10 @@ async function main(): Promise<void> {
   const newShare = Number(values['new-share']);
   if (!(newShare > 0 && newShare < 0.5)) throw new Error(`--new-share must be above 0 and below 0.5, got ${values['new-share']}`);
   const baselineOnly = values['baseline-only'];
+  const addTo = values['add-to'] ? await savedRunToExtend(values['add-to'], { seed, memoryLimit, newShare, baselineOnly }) : undefined;
 
   await mkdir(dataDir, { recursive: true });
-  const machine = await describeMachine();
+  const machine = addTo?.machine ?? (await describeMachine());
   const scratch = await mkdtemp(join(os.tmpdir(), 'lifecycle-lake-bench-'));
   const loads: number[] = [];
   let counter = 0;
@@ -356,12 +361,13 @@ async function main(): Promise<void> {
     await rm(scratch, { recursive: true, force: true });
   }
 
-  const sizing = deriveSizing(scalingPoints(results));
   const codeAtEnd = measuredCode();
   if (codeAtEnd !== machine.commit) {
     console.error(`warning: the measured code changed during the run (${machine.commit} at the start, ${codeAtEnd} at the end)`);
   }
-  const date = new Date().toISOString().slice(0, 10);
+  const measuredSizes = new Set(results.map((r) => r.rows));
+  const allResults = [...(addTo?.results.filter((r) => !measuredSizes.has(r.rows)) ?? []), ...results].sort((a, b) => a.rows - b.rows);
+  const date = addTo?.date ?? new Date().toISOString().slice(0, 10);
   const report: BenchReport = {
     date,
     machine: { ...machine, ...(codeAtEnd === machine.commit ? {} : { commitAtEnd: codeAtEnd }) },
@@ -369,19 +375,40 @@ async function main(): Promise<void> {
     ...(memoryLimit ? { memoryLimit } : {}),
     newShare,
     baselineOnly,
-    maxLoadAverage: Math.max(...loads),
-    results,
-    sizing,
+    maxLoadAverage: Math.max(...loads, addTo?.maxLoadAverage ?? 0),
+    results: allResults,
+    sizing: deriveSizing(scalingPoints(allResults)),
   };
   const markdown = renderMarkdown(report);
   console.log(markdown);
 
   await mkdir(resultsDir, { recursive: true });
   // A baseline-only dry run never replaces the day's full results.
-  const stem = join(resultsDir, baselineOnly ? `${date}-baseline-only` : date);
+  const stem = addTo ? values['add-to']!.replace(/\.json$/, '') : join(resultsDir, baselineOnly ? `${date}-baseline-only` : date);
   await writeFile(`${stem}.json`, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(`${stem}.md`, markdown);
   console.log(`results written to ${stem}.json and ${stem}.md`);
+}
+
+/**
+ * A saved run that `--add-to` extends with more sizes: only when it measured the same code with the
+ * same settings, so every row of the merged tables compares like with like.
+ */
+async function savedRunToExtend(
+  jsonPath: string,
+  settings: { seed: number; memoryLimit: string | undefined; newShare: number; baselineOnly: boolean },
+): Promise<BenchReport> {
+  const saved = JSON.parse(await readFile(jsonPath, 'utf8')) as BenchReport;
+  const code = measuredCode();
+  const differences = [
+    saved.machine.commitAtEnd !== undefined || saved.machine.commit !== code ? `code ${saved.machine.commit} there, ${code} here` : '',
+    saved.seed !== settings.seed ? `seed ${saved.seed} there, ${settings.seed} here` : '',
+    saved.memoryLimit !== settings.memoryLimit ? `memory limit ${saved.memoryLimit ?? 'off'} there, ${settings.memoryLimit ?? 'off'} here` : '',
+    saved.newShare !== settings.newShare ? `new share ${saved.newShare} there, ${settings.newShare} here` : '',
+    saved.baselineOnly !== settings.baselineOnly ? 'one of the runs is baseline-only' : '',
+  ].filter((d) => d !== '');
+  if (differences.length > 0) throw new Error(`cannot add to ${jsonPath}: ${differences.join('; ')}`);
+  return saved;
 }
 
 try {

@@ -46,7 +46,7 @@ export interface SizingRow {
   readonly note?: string;
 }
 
-export const SIZING_TARGETS = [1e6, 5e6, 10e6, 25e6, 50e6, 100e6] as const;
+export const SIZING_TARGETS = [1e6, 5e6, 10e6, 25e6, 50e6, 100e6, 200e6] as const;
 
 const MIB = 2 ** 20;
 const LAMBDA_MAX_MB = 10_240;
