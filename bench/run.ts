@@ -126,6 +126,12 @@ async function measureInChild<M extends Measurement>(request: MeasureRequest): P
   }
 }
 
+/** A failed measurement's error line (the first line of its stack trace), else its last lines. */
+function failureSummary(message: string): string {
+  const lines = message.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  return lines.find((line) => /^\w*Error\b/.test(line)) ?? lines.slice(-3).join(' / ');
+}
+
 /**
  * The commit, plus a hash of any uncommitted change to the measured code (lambdas/, sql/): read at the
  * start and again at the end, so a run that straddles an edit says so.
@@ -322,7 +328,8 @@ async function main(): Promise<void> {
           try {
             runs.push(await measurePipeline(data.path, join(scratch, `limited-lake-${rows}-${run}`), { config }));
           } catch (failure) {
-            error = (failure as Error).message.split('\n').filter((line) => line.trim() !== '').slice(-3).join(' / ');
+            console.error((failure as Error).message);
+            error = failureSummary((failure as Error).message);
           } finally {
             await rm(tempDirectory, { recursive: true, force: true });
           }

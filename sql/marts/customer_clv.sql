@@ -61,30 +61,42 @@ ranked as (
 ),
 
 -- The split value is the discrete quantile (SQL's percentile_disc): the smallest value whose
--- cumulative share of customers reaches the split quantile, i.e. the k-th smallest value for the
--- least k with k / customers >= the quantile. Taken from sorted lists: a cume_dist window over every
--- customer costs about a second each at a million customers.
-sorted_values as (
-    select
-        count(*) as customers,
-        list_sort(list(current_value), 'ASC', 'NULLS LAST') as current_values,
-        list_sort(list(predicted_clv), 'ASC', 'NULLS LAST') as potential_values
+-- cumulative share of customers reaches the split quantile. Customers are counted per distinct value
+-- and the running count runs over the distinct values only: a grouping and a sort that DuckDB can
+-- spill, where quantile or list aggregates hold every value in memory (they ran out at 10M customers
+-- under a 1 GB limit) and a window over every customer costs about a second each at a million.
+value_counts as (
+    select 'current' as measure, current_value as value, count(*) as customers
     from valued
+    group by current_value
+    union all
+    select 'potential' as measure, predicted_clv as value, count(*) as customers
+    from valued
+    group by predicted_clv
 ),
 
-split_rank as (
-    select min(ranks.k) as k
-    from (select unnest(range(1, customers + 1)) as k, customers from sorted_values) as ranks
-    cross join run_params
-    where ranks.k / ranks.customers >= run_params.quadrant_split_quantile
+running_counts as (
+    select
+        measure,
+        value,
+        sum(customers) over (partition by measure order by value rows between unbounded preceding and current row)
+            as customers_up_to_value
+    from value_counts
+    where value is not null
+),
+
+customer_total as (
+    select count(*) as customers from valued
 ),
 
 splits as (
     select
-        sorted_values.current_values[split_rank.k] as current_split_value,
-        sorted_values.potential_values[split_rank.k] as potential_split_value
-    from sorted_values
-    cross join split_rank
+        min(running_counts.value) filter (where running_counts.measure = 'current') as current_split_value,
+        min(running_counts.value) filter (where running_counts.measure = 'potential') as potential_split_value
+    from running_counts
+    cross join customer_total
+    cross join run_params
+    where running_counts.customers_up_to_value / customer_total.customers >= run_params.quadrant_split_quantile
 ),
 
 final as (
