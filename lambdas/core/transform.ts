@@ -271,7 +271,7 @@ async function createParams(
   );
 }
 
-/** A table from the previous snapshot under `source`, or an empty one with the table's columns. */
+/** The previous snapshot's table under `source` (a view over its file), or a view of no rows with its columns. */
 async function createPreviousTable(ctx: TransformContext, source: string, spec: TableSpec, key: string | undefined): Promise<void> {
   if (key === undefined) {
     await ctx.connection.run(`create or replace view ${quoteIdent(source)} as ${noRowsOf(spec)}`);
