@@ -39,7 +39,7 @@ export const lakeKeys = {
   published: '_manifests/published.json',
   martFile: (table: string, asOfDate: string, runId: string) =>
     `marts/${table}/as_of_date=${asOfDate}/run_id=${runId}/${table}.parquet`,
-  stateFile: (table: string, asOfDate: string, runId: string) =>
-    `state/${table}/as_of_date=${asOfDate}/run_id=${runId}/${table}.parquet`,
+  /** A run's folder for a state table: its file, or its files by order month for a table appended by month. */
+  stateFolder: (table: string, asOfDate: string, runId: string) => `state/${table}/as_of_date=${asOfDate}/run_id=${runId}/`,
   exports: (name: string, date: string) => `exports/${name}/${date}/`,
 } as const;

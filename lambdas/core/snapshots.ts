@@ -6,8 +6,11 @@ export interface PublishedSnapshot {
   readonly publishedAt: string;
   /** Table name → lake key of its Parquet file. */
   readonly tables: Readonly<Record<string, string>>;
-  /** State table name → lake key: what the next run merges new data into. */
-  readonly state?: Readonly<Record<string, string>>;
+  /**
+   * State table name → lake keys of its files: what the next run merges new data into. A table appended
+   * by order month lists files written by earlier runs too, so one file can belong to several snapshots.
+   */
+  readonly state?: Readonly<Record<string, readonly string[]>>;
   /** Curated transaction files the state accounts for → their latest order date. */
   readonly curatedFiles?: Readonly<Record<string, string>>;
   /** What the state was built with (models and settings); another fingerprint forces a full rebuild. */
@@ -59,10 +62,10 @@ export async function writeRunManifest(lake: Lake, manifest: RunManifest): Promi
 
 /**
  * Points `asOfDate` at the run and returns the files that can go: those of the run replaced two
- * publications ago. The run replaced now stays one more generation, so a query that started before
- * this switch (an Athena query on the old partition) can still finish. Transforms run one at a time
- * (reserved concurrency 1 on Lambda, one process locally), so read-modify-write of the pointer has no
- * competing writer.
+ * publications ago that no published snapshot lists. The run replaced now stays one more generation,
+ * so a query that started before this switch (an Athena query on the old partition) can still finish.
+ * Transforms run one at a time (reserved concurrency 1 on Lambda, one process locally), so
+ * read-modify-write of the pointer has no competing writer.
  */
 export async function publishSnapshot(
   lake: Lake,
@@ -73,9 +76,11 @@ export async function publishSnapshot(
   const replaced = index.snapshots[asOfDate];
   const superseded =
     replaced && replaced.runId !== snapshot.runId
-      ? [...Object.values(replaced.tables), ...Object.values(replaced.state ?? {})]
+      ? [...Object.values(replaced.tables), ...Object.values(replaced.state ?? {}).flat()]
       : (replaced?.superseded ?? []);
   const next: PublishedIndex = { snapshots: { ...index.snapshots, [asOfDate]: { ...snapshot, superseded } } };
   await lake.putText(lakeKeys.published, JSON.stringify(next, null, 2));
-  return { obsolete: replaced && replaced.runId !== snapshot.runId ? (replaced.superseded ?? []) : [] };
+  const listed = new Set(Object.values(next.snapshots).flatMap((s) => [...Object.values(s.tables), ...Object.values(s.state ?? {}).flat()]));
+  const obsolete = replaced && replaced.runId !== snapshot.runId ? (replaced.superseded ?? []) : [];
+  return { obsolete: obsolete.filter((key) => !listed.has(key)) };
 }

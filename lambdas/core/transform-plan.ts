@@ -158,3 +158,40 @@ export function planRebuildBatches(
     return after === undefined ? { keys, upTo } : { keys, after, upTo };
   });
 }
+
+/** The order month (YYYY-MM) of a file of a state table appended by order month, from its order_month= folder. */
+export function orderMonthOfKey(key: string): string {
+  const month = /(?:^|\/)order_month=(\d{4}-\d{2})\//.exec(key)?.[1];
+  if (month === undefined) throw new Error(`state file ${key} has no order_month=YYYY-MM folder`);
+  return month;
+}
+
+/** The month (YYYY-MM) `months` months before the month of `date` (YYYY-MM-DD). */
+function monthsBefore(date: string, months: number): string {
+  const [year, month] = date.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(year, month - 1 - months, 1)).toISOString().slice(0, 7);
+}
+
+/**
+ * The files of a state table appended by order month that a run needs, for a current-value window of
+ * `windowMonths` months ending at asOfDate: `keep`, the files of months that can hold days inside the
+ * window; `read`, those of months that can hold days that left it since the state's date (none without
+ * a state). A date minus N months (the window's start) lies in that date's month minus N, so the days
+ * after it are in that month or later.
+ */
+export function planWindowFiles(
+  keys: readonly string[],
+  windowMonths: number,
+  asOfDate: string,
+  stateAsOfDate?: string,
+): { readonly keep: string[]; readonly read: string[] } {
+  const windowStartMonth = monthsBefore(asOfDate, windowMonths);
+  const keep = keys.filter((key) => orderMonthOfKey(key) >= windowStartMonth);
+  if (stateAsOfDate === undefined) return { keep, read: [] };
+  const stateWindowStartMonth = monthsBefore(stateAsOfDate, windowMonths);
+  const read = keys.filter((key) => {
+    const month = orderMonthOfKey(key);
+    return month >= stateWindowStartMonth && month <= windowStartMonth;
+  });
+  return { keep, read };
+}

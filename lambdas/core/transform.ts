@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { DATE, DOUBLE, INTEGER, VARCHAR, dateValue } from '@duckdb/node-api';
 import type { CoreContext } from './context.ts';
 import { quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
@@ -21,6 +21,7 @@ import {
   curatedTransactionFiles,
   planRebuildBatches,
   planTransform,
+  planWindowFiles,
   stateFingerprint,
   type RebuildBatch,
   type TransformPlan,
@@ -137,18 +138,85 @@ async function createTransactionsView(ctx: TransformContext, keys: readonly stri
   );
 }
 
-/** Writes the state models to Parquet under `dir` and reads them back as the next batch's previous state. */
-async function keepStateForNextBatch(ctx: TransformContext, dir: string): Promise<Record<string, string>> {
-  ctx.progress('keeping the state for the next batch');
-  await mkdir(dir, { recursive: true });
-  const paths: Record<string, string> = {};
-  for (const { spec, model, previousSource } of stateTables) {
-    const path = join(dir, `${spec.name}.parquet`);
-    await writeMart(ctx, spec, model, path);
-    await createPreviousView(ctx, previousSource, path);
-    paths[spec.name] = path;
+/** A file of a state table: its lake key, and where this run wrote it when it has yet to be uploaded. */
+interface StateFile {
+  readonly key: string;
+  readonly written?: string;
+}
+
+/** State table name → its files. */
+type StateFiles = Readonly<Record<string, readonly StateFile[]>>;
+
+/**
+ * The state tables of the snapshot a run extends, as the previous_* sources the models read. Of a
+ * table appended by order month only the files that can hold days leaving the current-value window
+ * are read (planWindowFiles); the models pick those days by date.
+ */
+async function createPreviousStateViews(
+  ctx: TransformContext,
+  state: StateFiles,
+  asOfDate: string,
+  stateAsOfDate: string | undefined,
+): Promise<void> {
+  for (const table of stateTables) {
+    const files = state[table.spec.name] ?? [];
+    const needed = table.appendedByOrderMonth
+      ? new Set(planWindowFiles(files.map((f) => f.key), ctx.config.clv.currentValueMonths, asOfDate, stateAsOfDate).read)
+      : new Set(files.map((f) => f.key));
+    const read = files.filter((f) => needed.has(f.key));
+    const written = read.flatMap((f) => (f.written === undefined ? [] : [f.written]));
+    const fetched = await ctx.lake.fetch(
+      read.filter((f) => f.written === undefined).map((f) => f.key),
+      join(ctx.workDir, 'previous', table.spec.name),
+    );
+    const paths = [...written, ...fetched];
+    await ctx.connection.run(
+      `create or replace view ${quoteIdent(table.previousSource)} as ${
+        paths.length === 0
+          ? noRowsOf(table.spec)
+          : `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false)`
+      }`,
+    );
   }
-  return paths;
+}
+
+/**
+ * Writes this run's rows of every state table under `dir`, each with the lake key it gets under
+ * `keyFolder(table)`: a whole table as one file, a table appended by order month as a file per month
+ * named after `part` (so the parts of one run never share a name).
+ */
+async function writeStateTables(
+  ctx: TransformContext,
+  dir: string,
+  keyFolder: (table: string) => string,
+  part: string,
+): Promise<Record<string, StateFile[]>> {
+  const files: Record<string, StateFile[]> = {};
+  for (const table of stateTables) {
+    const { spec, model } = table;
+    ctx.progress(`writing ${spec.name}`);
+    const tableDir = join(dir, spec.name);
+    await mkdir(tableDir, { recursive: true });
+    if (!table.appendedByOrderMonth) {
+      const path = join(tableDir, `${spec.name}.parquet`);
+      await writeMart(ctx, spec, model, path);
+      files[spec.name] = [{ key: `${keyFolder(spec.name)}${spec.name}.parquet`, written: path }];
+      continue;
+    }
+    const written = await queryRows(
+      ctx.connection,
+      `copy (select ${castsTo(spec)}, strftime(order_date, '%Y-%m') as order_month from ${quoteIdent(model)})
+       to ${quoteLiteral(tableDir)} (format parquet, ${STATE_PARQUET}, partition_by (order_month),
+       filename_pattern ${quoteLiteral(`${part}_{i}`)}, return_stats)`,
+    );
+    files[spec.name] = written
+      .map((file) => {
+        const path = String(file.filename);
+        return { key: `${keyFolder(spec.name)}${relative(tableDir, path).split(sep).join('/')}`, written: path };
+      })
+      .toSorted((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+  return files;
 }
 
 /**
@@ -163,7 +231,8 @@ async function mergeRebuildBatches(
   models: readonly SqlModel[],
   batches: readonly RebuildBatch[],
   dir: string,
-): Promise<Record<string, string>> {
+  keyFolder: (table: string) => string,
+): Promise<StateFiles> {
   ctx.progress(`merging curated history in ${batches.length} batches`);
   await attachCuratedFiles(ctx, [...new Set(batches.flatMap((b) => b.keys))]);
   await ctx.connection.run(
@@ -172,19 +241,26 @@ async function mergeRebuildBatches(
       : 'create or replace table superseded_transaction_versions (file_id varchar, source_row bigint)',
   );
   const stateModels = modelsUpstreamOf(models, stateTables.map((s) => s.model));
-  for (const { spec, previousSource } of stateTables) await createPreviousTable(ctx, previousSource, spec, undefined);
-  let state: Record<string, string> = {};
+  let state: StateFiles = {};
   for (const [i, batch] of batches.entries()) {
     await attachCuratedFiles(ctx, batch.keys);
     await ctx.connection.run(`create or replace view curated_transactions as
       select * from curated_transaction_versions anti join superseded_transaction_versions using (file_id, source_row)`);
     if (i === batches.length - 1) break;
     ctx.progress(`batch ${i + 1} of ${batches.length}: orders up to ${batch.upTo}`);
+    await createPreviousStateViews(ctx, state, batch.upTo, batch.after);
     await createParams(ctx, batch.upTo, undefined, batch.after);
     await runModels(ctx.connection, stateModels, [], (name) => ctx.progress(`model ${name}`));
-    const earlier = Object.values(state);
-    state = await keepStateForNextBatch(ctx, join(dir, String(i + 1)));
-    await Promise.all(earlier.map((path) => rm(path, { force: true })));
+    const added = await writeStateTables(ctx, join(dir, String(i + 1)), keyFolder, `batch${i + 1}`);
+    // Whole tables replace the earlier batch's; files appended by month add to them.
+    const replaced = stateTables.filter((t) => !t.appendedByOrderMonth).flatMap((t) => state[t.spec.name] ?? []);
+    state = Object.fromEntries(
+      stateTables.map(({ spec, appendedByOrderMonth }) => [
+        spec.name,
+        [...(appendedByOrderMonth ? (state[spec.name] ?? []) : []), ...(added[spec.name] ?? [])],
+      ]),
+    );
+    await Promise.all(replaced.map((file) => file.written && rm(file.written, { force: true })));
   }
   return state;
 }
@@ -228,12 +304,14 @@ async function createParams(
     as_of_date date, previous_as_of_date date, state_as_of_date date, churn_days integer, new_days integer, at_risk_min_days integer,
     at_risk_factor double, loyal_min_orders integer, loyal_min_tenure_days integer, base_currency varchar,
     clv_horizon_months integer, current_value_months integer, tier_a_share double, tier_b_share double,
-    quadrant_split_quantile double)`);
+    quadrant_split_quantile double, current_value_after date, state_current_value_after date)`);
   const toDate = (d: string) => dateValue(Math.round(Date.parse(`${d}T00:00:00Z`) / 86_400_000));
   await ctx.connection.run(
     `insert into params values ($as_of_date, $previous_as_of_date, $state_as_of_date, $churn_days, $new_days, $at_risk_min_days,
       $at_risk_factor, $loyal_min_orders, $loyal_min_tenure_days, $base_currency, $clv_horizon_months,
-      $current_value_months, $tier_a_share, $tier_b_share, $quadrant_split_quantile)`,
+      $current_value_months, $tier_a_share, $tier_b_share, $quadrant_split_quantile,
+      cast($as_of_date::date - to_months($current_value_months) as date),
+      cast($state_as_of_date::date - to_months($current_value_months) as date))`,
     {
       as_of_date: toDate(asOfDate),
       previous_as_of_date: previousAsOfDate === undefined ? null : toDate(previousAsOfDate),
@@ -324,19 +402,25 @@ async function checkMartColumns(ctx: TransformContext, spec: TableSpec): Promise
   }
 }
 
+/** ZSTD at level 1: as small as the default level for these tables, and faster to write. */
+const STATE_PARQUET = 'compression zstd, compression_level 1';
+
+/** The table's columns, each cast to the type its schema source declares. */
+function castsTo(spec: TableSpec): string {
+  return spec.columns.map((c) => `cast(${quoteIdent(c.name)} as ${c.type}) as ${quoteIdent(c.name)}`).join(', ');
+}
+
 /**
- * Writes a table cast to the schema source's types. Rows are not sorted (at a million customers a sort
- * per table costs more than the write), and ZSTD runs at level 1: as small as the default level here,
- * and faster.
+ * Writes a table cast to the schema source's types. Rows are not sorted: at a million customers a sort
+ * per table costs more than the write.
  */
 async function writeMart(ctx: TransformContext, spec: TableSpec, model: string, path: string): Promise<number> {
-  const casts = spec.columns.map((c) => `cast(${quoteIdent(c.name)} as ${c.type}) as ${quoteIdent(c.name)}`).join(', ');
   let written: Record<string, unknown> | undefined;
   try {
     // COPY reports the rows it wrote, so a model that is a view is not computed a second time to count them.
     [written] = await queryRows(
       ctx.connection,
-      `copy (select ${casts} from ${quoteIdent(model)}) to ${quoteLiteral(path)} (format parquet, compression zstd, compression_level 1)`,
+      `copy (select ${castsTo(spec)} from ${quoteIdent(model)}) to ${quoteLiteral(path)} (format parquet, ${STATE_PARQUET})`,
     );
   } catch (error) {
     throw new TransformError(`model ${spec.name} cannot be cast to its schema: ${(error as Error).message.split('\n')[0]}`);
@@ -387,23 +471,25 @@ export async function runTransform(
     // not keeping it lets DuckDB build and write tables with less buffering.
     await ctx.connection.run('set preserve_insertion_order = false');
     const models = await loadModels(ctx.sqlDir, MODEL_SOURCES, programModels);
+    const stateKeyFolder = (table: string) => lakeKeys.stateFolder(table, asOfDate, runId);
     const rebuiltState =
-      rebuildBatches.length > 1 ? await mergeRebuildBatches(ctx, models, rebuildBatches, join(runDir, 'rebuild')) : undefined;
-    await createParams(ctx, asOfDate, previous?.asOfDate, rebuiltState ? rebuildBatches.at(-1)?.after : plan.stateAsOfDate);
+      rebuildBatches.length > 1
+        ? await mergeRebuildBatches(ctx, models, rebuildBatches, join(runDir, 'rebuild'), stateKeyFolder)
+        : undefined;
+    const stateAsOfDate = rebuiltState ? rebuildBatches.at(-1)?.after : plan.stateAsOfDate;
+    const previousState: StateFiles =
+      rebuiltState ??
+      (plan.mode === 'incremental'
+        ? Object.fromEntries(Object.entries(previous?.snapshot.state ?? {}).map(([name, keys]) => [name, keys.map((key) => ({ key }))]))
+        : {});
+    await createParams(ctx, asOfDate, previous?.asOfDate, stateAsOfDate);
     await createPreviousTable(
       ctx,
       'previous_customer_lifecycle',
       customerLifecycleTable,
       previous?.snapshot.tables[customerLifecycleTable.name],
     );
-    for (const { spec, previousSource } of stateTables) {
-      if (rebuiltState) {
-        await createPreviousView(ctx, previousSource, rebuiltState[spec.name] as string);
-      } else {
-        const key = plan.mode === 'incremental' ? previous?.snapshot.state?.[spec.name] : undefined;
-        await createPreviousTable(ctx, previousSource, spec, key);
-      }
-    }
+    await createPreviousStateViews(ctx, previousState, asOfDate, stateAsOfDate);
     await runModels(ctx.connection, models, programModels, (name) => ctx.progress(`model ${name}`));
     for (const spec of martTables) await checkMartColumns(ctx, spec);
     ctx.progress('running SQL tests');
@@ -422,10 +508,21 @@ export async function runTransform(
       const key = lakeKeys.martFile(spec.name, asOfDate, runId);
       tables.push({ name: spec.name, rows: await writeTable(spec, spec.name, key), key });
     }
-    const state: Record<string, string> = {};
-    for (const { spec, model } of stateTables) {
-      state[spec.name] = lakeKeys.stateFile(spec.name, asOfDate, runId);
-      await writeTable(spec, model, state[spec.name] as string);
+    const added = await writeStateTables(ctx, join(runDir, 'state'), stateKeyFolder, 'run');
+    const state: Record<string, string[]> = {};
+    for (const { spec, appendedByOrderMonth } of stateTables) {
+      let files = added[spec.name] ?? [];
+      if (appendedByOrderMonth) {
+        const all = [...(previousState[spec.name] ?? []), ...files];
+        const kept = new Set(planWindowFiles(all.map((f) => f.key), ctx.config.clv.currentValueMonths, asOfDate).keep);
+        files = all.filter((f) => kept.has(f.key));
+      }
+      for (const { key, written } of files) {
+        if (written === undefined) continue;
+        await ctx.lake.upload(written, key);
+        uploaded.push(key);
+      }
+      state[spec.name] = files.map((f) => f.key);
     }
     ctx.progress('publishing');
     const { obsolete } = await publishSnapshot(ctx.lake, asOfDate, {

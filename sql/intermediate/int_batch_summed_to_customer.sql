@@ -1,7 +1,12 @@
 -- Per-customer aggregates of this run's batch (all transactions on a full rebuild, the ones after the
--- previous snapshot on an incremental run), in the shape of the customer state.
+-- previous snapshot on an incremental run), in the shape of the customer state; current_value holds
+-- the batch's net revenue inside the current-value window.
 with days as (
     select * from int_transactions_grouped_to_customer_days
+),
+
+run_params as (
+    select current_value_after from params
 ),
 
 by_customer as (
@@ -18,8 +23,10 @@ by_customer as (
         min(order_date) filter (where purchases > 0) as first_purchase_date,
         max(order_date) filter (where purchases > 0) as last_purchase_date,
         arg_min(purchase_total, order_date) filter (where purchases > 0) as first_purchase_day_total,
-        coalesce(sum(purchase_total), 0) as purchase_day_total_sum
+        coalesce(sum(purchase_total), 0) as purchase_day_total_sum,
+        coalesce(sum(net_amount) filter (where order_date > run_params.current_value_after), 0) as current_value
     from days
+    cross join run_params
     group by customer_id
 ),
 
@@ -48,7 +55,8 @@ final as (
         by_customer.first_purchase_date,
         by_customer.last_purchase_date,
         by_customer.first_purchase_day_total,
-        by_customer.purchase_day_total_sum
+        by_customer.purchase_day_total_sum,
+        by_customer.current_value
     from by_customer
     left join previous_order_days on by_customer.customer_id = previous_order_days.customer_id
 )

@@ -1,12 +1,29 @@
 -- The customer state as of as_of_date: the previous snapshot's state merged with this run's batch.
 -- The batch holds only transactions after the previous state's date, so sums add, first dates come
 -- from the earlier side and last dates from the later one. A full rebuild merges into an empty state.
+-- current_value (net revenue inside the current-value window) moves with the window: the batch's
+-- days inside it are added and the previous state's days that fell out of it are subtracted.
 with previous as (
     select * from previous_customer_state
 ),
 
 batch as (
     select * from int_batch_summed_to_customer
+),
+
+run_params as (
+    select current_value_after, state_current_value_after from params
+),
+
+-- The previous window was (state_current_value_after, state date], this one is
+-- (current_value_after, as_of_date]: the days in between left it.
+left_window as (
+    select previous_recent_revenue_days.customer_id, sum(previous_recent_revenue_days.net_amount) as net_amount
+    from previous_recent_revenue_days
+    cross join run_params
+    where previous_recent_revenue_days.order_date > run_params.state_current_value_after
+        and previous_recent_revenue_days.order_date <= run_params.current_value_after
+    group by previous_recent_revenue_days.customer_id
 ),
 
 final as (
@@ -28,9 +45,12 @@ final as (
         coalesce(previous.first_purchase_date, batch.first_purchase_date) as first_purchase_date,
         coalesce(batch.last_purchase_date, previous.last_purchase_date) as last_purchase_date,
         coalesce(previous.first_purchase_day_total, batch.first_purchase_day_total) as first_purchase_day_total,
-        coalesce(previous.purchase_day_total_sum, 0) + coalesce(batch.purchase_day_total_sum, 0) as purchase_day_total_sum
+        coalesce(previous.purchase_day_total_sum, 0) + coalesce(batch.purchase_day_total_sum, 0) as purchase_day_total_sum,
+        coalesce(previous.current_value, 0) - coalesce(left_window.net_amount, 0) + coalesce(batch.current_value, 0)
+            as current_value
     from previous
     full outer join batch on previous.customer_id = batch.customer_id
+    left join left_window on previous.customer_id = left_window.customer_id
 )
 
 select * from final

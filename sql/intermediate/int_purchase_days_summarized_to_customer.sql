@@ -8,18 +8,8 @@ with customer_state as (
     where purchase_days > 0
 ),
 
-recent_days as (
-    select * from int_recent_revenue_days
-),
-
 run_params as (
     select as_of_date from params
-),
-
-recent_revenue as (
-    select customer_id, sum(net_amount) as current_value
-    from recent_days
-    group by customer_id
 ),
 
 final as (
@@ -35,9 +25,8 @@ final as (
         end as repeat_avg_value,
         customer_state.purchase_day_total_sum / customer_state.purchase_days as avg_day_value,
         customer_state.net_revenue as historical_revenue,
-        coalesce(recent_revenue.current_value, 0) as current_value
+        customer_state.current_value
     from customer_state
-    left join recent_revenue on customer_state.customer_id = recent_revenue.customer_id
     cross join run_params
 )
 

@@ -1,30 +1,21 @@
 -- materialized: view
--- Net revenue per customer and day inside the current-value window (the last current_value_months
--- months up to as_of_date): the previous window's days plus this batch's, trimmed to the new window.
--- The batch's days all come after the previous state's, so no customer and day is in both.
-with previous as (
-    select customer_id, order_date, net_amount from previous_recent_revenue_days
-),
-
-batch as (
+-- The days this run adds to the recent-revenue state: net revenue per customer and day of the batch,
+-- for the days inside the current-value window. The state keeps the days of earlier runs in files
+-- by order month, so the next runs can subtract the days that leave the window without reading or
+-- rewriting the whole window.
+with batch as (
     select customer_id, order_date, net_amount from int_transactions_grouped_to_customer_days
 ),
 
 run_params as (
-    select as_of_date, current_value_months from params
-),
-
-combined as (
-    select * from previous
-    union all
-    select * from batch
+    select current_value_after from params
 ),
 
 final as (
-    select combined.customer_id, combined.order_date, combined.net_amount
-    from combined
+    select batch.customer_id, batch.order_date, batch.net_amount
+    from batch
     cross join run_params
-    where combined.order_date > run_params.as_of_date - to_months(run_params.current_value_months)
+    where batch.order_date > run_params.current_value_after
 )
 
 select * from final

@@ -7,6 +7,7 @@ import { Random } from '../../lambdas/core/random.ts';
 import { openDuckDb, quoteLiteral } from '../../lambdas/core/duckdb.ts';
 import { martTables, stateTables } from '../../lambdas/core/schema/tables.ts';
 import { readPublishedIndex } from '../../lambdas/core/snapshots.ts';
+import { orderMonthOfKey } from '../../lambdas/core/transform-plan.ts';
 import { queryLake, source, tempLake } from '../support/pipeline.ts';
 
 type Env = Awaited<ReturnType<typeof tempLake>>;
@@ -24,8 +25,10 @@ async function stateContents(env: Env, asOfDate: string): Promise<Record<string,
   try {
     const contents: Record<string, unknown[]> = {};
     for (const { spec } of stateTables) {
-      const [path] = await env.deps.lake.fetch([snapshot!.state![spec.name]!], join(env.root, 'state-read', spec.name));
-      const reader = await duck.connection.runAndReadAll(`select * from read_parquet(${quoteLiteral(path!)}, hive_partitioning = false) order by all`);
+      const paths = await env.deps.lake.fetch(snapshot!.state![spec.name]!, join(env.root, 'state-read', spec.name));
+      const reader = await duck.connection.runAndReadAll(
+        `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false) order by all`,
+      );
       contents[spec.name] = reader.getRowObjectsJS();
     }
     return contents;
@@ -65,7 +68,8 @@ describe('incremental transforms', () => {
   });
 
   it.each([11, 23, 37])('give exactly the marts of a full rebuild for random daily batches (seed %i)', async (seed) => {
-    env = await tempLake({ clv: { minCustomers: 20 } });
+    // A two-month current-value window over eight months of data: days leave the window between runs.
+    env = await tempLake({ clv: { minCustomers: 20, currentValueMonths: 2 } });
     const batches = await splitByDate(env, seed, 6);
     const modes: string[] = [];
     for (const batch of batches) {
@@ -123,6 +127,52 @@ describe('incremental transforms', () => {
     expect(afterReplace).toMatchObject({ mode: 'full', modeReason: 'a new file repeats transaction_ids of merged history' });
     const [c2] = await queryLake(env.deps, "select monetary, frequency from customer_rfm where customer_id = 'c2'");
     expect(c2).toEqual({ monetary: 25, frequency: 1 });
+  });
+
+  it('moves current value with its window, sharing the recent days between snapshots, and re-runs delete none in use', async () => {
+    env = await tempLake({ clv: { currentValueMonths: 2 } });
+    const header = 'customer_id,transaction_id,order_ts,amount';
+    const runOn = async (name: string, rows: string[], asOfDate: string) => {
+      const path = join(env!.root, `${name}.csv`);
+      await writeFile(path, [header, ...rows].join('\n'));
+      await ingestFiles(env!.deps, [source(path)]);
+      return transform(env!.deps, { asOfDate });
+    };
+    const currentValues = async () =>
+      Object.fromEntries(
+        (await queryLake(env!.deps, 'select customer_id, current_value from customer_clv order by customer_id')).map((r) => [
+          r.customer_id,
+          r.current_value,
+        ]),
+      );
+    const recentDayFiles = async (asOfDate: string) =>
+      (await readPublishedIndex(env!.lake)).snapshots[asOfDate]!.state!.recent_revenue_days!;
+
+    // As of 2024-03-05 the window holds the days after 2024-01-05.
+    const first = await runOn('first', ['c1,t1,2024-01-10,10', 'c1,t2,2024-02-10,20', 'c1,t3,2024-03-05,30', 'c2,t4,2024-03-01,5'], '2024-03-05');
+    expect(await currentValues()).toEqual({ c1: 60, c2: 5 });
+    // As of 2024-03-25 (after 2024-01-25): January 10 leaves, the new days come in.
+    const second = await runOn('second', ['c1,t5,2024-03-20,7', 'c2,t6,2024-03-25,1'], '2024-03-25');
+    expect(second.mode).toBe('incremental');
+    expect(await currentValues()).toEqual({ c1: 57, c2: 6 });
+    const firstFiles = await recentDayFiles('2024-03-05');
+    expect(firstFiles.map(orderMonthOfKey)).toEqual(['2024-01', '2024-02', '2024-03']);
+    // The daily run wrote its own days only; the first run's files are listed again, not copied.
+    expect(await recentDayFiles('2024-03-25')).toEqual([...firstFiles, expect.stringContaining(`run_id=${second.runId}/order_month=2024-03/`)]);
+    // As of 2024-04-12 (after 2024-02-12): February 10 leaves; January's file is no longer listed.
+    await runOn('third', ['c1,t7,2024-04-02,3'], '2024-04-12');
+    expect(await currentValues()).toEqual({ c1: 40, c2: 6 });
+    expect((await recentDayFiles('2024-04-12')).map(orderMonthOfKey)).toEqual(['2024-02', '2024-03', '2024-03', '2024-04']);
+
+    // Replacing 2024-03-05 twice makes its first run's files obsolete: all go but the recent days that
+    // the 2024-03-25 snapshot still lists.
+    await transform(env.deps, { asOfDate: '2024-03-05' });
+    await transform(env.deps, { asOfDate: '2024-03-05' });
+    const firstRunKeys = (await env.lake.list('')).map((o) => o.key).filter((key) => key.includes(`run_id=${first.runId}/`));
+    expect(firstRunKeys.filter((key) => !key.startsWith('_manifests/'))).toEqual(firstFiles);
+    const rerun = await transform(env.deps, { asOfDate: '2024-04-12' });
+    expect(rerun.mode).toBe('incremental');
+    expect(await currentValues()).toEqual({ c1: 40, c2: 6 });
   });
 
   it('rebuilds in full when the models or state settings change', async () => {

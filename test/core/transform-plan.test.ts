@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CuratedFile } from '../../lambdas/core/ingest/ingest.ts';
-import { planRebuildBatches } from '../../lambdas/core/transform-plan.ts';
+import { orderMonthOfKey, planRebuildBatches, planWindowFiles } from '../../lambdas/core/transform-plan.ts';
 
 const file = (key: string, rows: number, minOrderDate?: string, maxOrderDate?: string): [string, CuratedFile] => [
   key,
@@ -53,5 +53,34 @@ describe('planRebuildBatches', () => {
       { keys: ['jan', 'late'], upTo: '2024-01-31' },
       { keys: ['feb', 'late'], after: '2024-01-31', upTo: '2024-02-29' },
     ]);
+  });
+});
+
+describe('planWindowFiles', () => {
+  const key = (month: string, run: string) => `state/recent_revenue_days/as_of_date=x/run_id=${run}/order_month=${month}/part_0.parquet`;
+  const keys = ['2023-11', '2023-12', '2024-01', '2024-02', '2024-03', '2024-04'].map((month) => key(month, 'r1'));
+
+  it('keeps the months a window can still reach and reads those its days left since the state date', () => {
+    // Window of 3 months as of 2024-04-15 starts after 2024-01-15: days from January on are kept.
+    // The state's window (as of 2024-02-10) started after 2023-11-10: November to January can hold days that left.
+    const plan = planWindowFiles(keys, 3, '2024-04-15', '2024-02-10');
+    expect(plan.keep.map(orderMonthOfKey)).toEqual(['2024-01', '2024-02', '2024-03', '2024-04']);
+    expect(plan.read.map(orderMonthOfKey)).toEqual(['2023-11', '2023-12', '2024-01']);
+  });
+
+  it('reads only the edge month on a daily run, across a year end and a clamped month end', () => {
+    // 2024-02-29 minus 12 months is 2023-02-28; the day before's window started after 2023-02-28 too.
+    const daily = planWindowFiles([key('2023-02', 'a'), key('2023-03', 'b'), key('2024-02', 'c')], 12, '2024-02-29', '2024-02-28');
+    expect(daily.read.map(orderMonthOfKey)).toEqual(['2023-02']);
+    expect(daily.keep.map(orderMonthOfKey)).toEqual(['2023-02', '2023-03', '2024-02']);
+    // A one-month window as of 2025-01-01 starts after 2024-12-01; the state's (2024-12-31) after 2024-11-30.
+    const newYear = planWindowFiles([key('2024-11', 'a'), key('2024-12', 'b'), key('2025-01', 'c')], 1, '2025-01-01', '2024-12-31');
+    expect(newYear.keep.map(orderMonthOfKey)).toEqual(['2024-12', '2025-01']);
+    expect(newYear.read.map(orderMonthOfKey)).toEqual(['2024-11', '2024-12']);
+  });
+
+  it('reads nothing without a state, and names a key without an order month', () => {
+    expect(planWindowFiles(keys, 12, '2024-04-15').read).toEqual([]);
+    expect(() => orderMonthOfKey('state/customer_state/x.parquet')).toThrow(/no order_month=YYYY-MM folder/);
   });
 });

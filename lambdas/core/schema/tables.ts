@@ -320,12 +320,19 @@ export const customerStateTable: TableSpec = {
     { name: 'last_purchase_date', type: 'DATE', description: 'Last purchase day.' },
     { name: 'first_purchase_day_total', type: 'DECIMAL(18,2)', description: 'Total of the first purchase day.' },
     { name: 'purchase_day_total_sum', type: 'DECIMAL(18,2)', description: 'Sum of all purchase-day totals.' },
+    {
+      name: 'current_value',
+      type: 'DECIMAL(18,2)',
+      description: 'Net revenue in the clv.currentValueMonths months up to as_of_date (the current-value window).',
+    },
   ],
 };
 
 export const recentRevenueDaysTable: TableSpec = {
   name: 'recent_revenue_days',
-  description: 'Net revenue per customer and day inside the current-value window ending at as_of_date.',
+  description:
+    'Net revenue per customer and day, kept for the days that will leave the current-value window: each run ' +
+    'adds its days inside the window as files by order month, and a snapshot lists the files of the months its window still covers.',
   layer: 'state',
   partition: asOfDate,
   key: ['customer_id', 'order_date'],
@@ -353,10 +360,27 @@ export const cohortActivityTable: TableSpec = {
   ],
 };
 
+export interface StateTable {
+  readonly spec: TableSpec;
+  readonly model: string;
+  /** The source the models read the previous snapshot's table as. */
+  readonly previousSource: string;
+  /**
+   * The model gives only the rows this run adds, written as files by order month; a snapshot lists
+   * the files of every run whose months it still needs. Without it, each run writes the whole table.
+   */
+  readonly appendedByOrderMonth?: boolean;
+}
+
 /** State tables: the model that computes each, and the source its previous version is read as. */
-export const stateTables: readonly { readonly spec: TableSpec; readonly model: string; readonly previousSource: string }[] = [
+export const stateTables: readonly StateTable[] = [
   { spec: customerStateTable, model: 'int_customer_state', previousSource: 'previous_customer_state' },
-  { spec: recentRevenueDaysTable, model: 'int_recent_revenue_days', previousSource: 'previous_recent_revenue_days' },
+  {
+    spec: recentRevenueDaysTable,
+    model: 'int_recent_revenue_days',
+    previousSource: 'previous_recent_revenue_days',
+    appendedByOrderMonth: true,
+  },
   { spec: cohortActivityTable, model: 'int_cohort_activity', previousSource: 'previous_cohort_activity' },
 ];
 
