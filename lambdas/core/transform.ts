@@ -5,7 +5,15 @@ import { DATE, DOUBLE, INTEGER, VARCHAR, dateValue } from '@duckdb/node-api';
 import type { CoreContext } from './context.ts';
 import { quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
 import { lakeKeys } from './lake.ts';
-import { loadModels, modelsUpstreamOf, runModels, runSqlTests, type ProgramModel, type SqlModel } from './models/runner.ts';
+import {
+  loadModels,
+  modelsUpstreamOf,
+  relationsSqlTestsRead,
+  runModels,
+  runSqlTests,
+  type ProgramModel,
+  type SqlModel,
+} from './models/runner.ts';
 import type { CuratedFile } from './ingest/ingest.ts';
 import {
   acquisitionCostsTable,
@@ -250,7 +258,10 @@ async function mergeRebuildBatches(
     ctx.progress(`batch ${i + 1} of ${batches.length}: orders up to ${batch.upTo}`);
     await createPreviousStateViews(ctx, state, batch.upTo, batch.after);
     await createParams(ctx, batch.upTo, undefined, batch.after);
-    await runModels(ctx.connection, stateModels, [], (name) => ctx.progress(`model ${name}`));
+    await runModels(ctx.connection, stateModels, [], {
+      onModel: (name) => ctx.progress(`model ${name}`),
+      keep: stateTables.map((s) => s.model),
+    });
     const added = await writeStateTables(ctx, join(dir, String(i + 1)), keyFolder, `batch${i + 1}`);
     // Whole tables replace the earlier batch's; files appended by month add to them.
     const replaced = stateTables.filter((t) => !t.appendedByOrderMonth).flatMap((t) => state[t.spec.name] ?? []);
@@ -490,7 +501,10 @@ export async function runTransform(
       previous?.snapshot.tables[customerLifecycleTable.name],
     );
     await createPreviousStateViews(ctx, previousState, asOfDate, stateAsOfDate);
-    await runModels(ctx.connection, models, programModels, (name) => ctx.progress(`model ${name}`));
+    await runModels(ctx.connection, models, programModels, {
+      onModel: (name) => ctx.progress(`model ${name}`),
+      keep: [...martTables.map((t) => t.name), ...stateTables.map((s) => s.model), ...(await relationsSqlTestsRead(ctx.sqlDir))],
+    });
     for (const spec of martTables) await checkMartColumns(ctx, spec);
     ctx.progress('running SQL tests');
     const sqlTests = await runSqlTests(ctx.connection, ctx.sqlDir);

@@ -1,4 +1,3 @@
--- materialized: view
 -- The days this run adds to the recent-revenue state: net revenue per customer and day of the batch,
 -- for the days inside the current-value window. The state keeps the days of earlier runs in files
 -- by order month, so the next runs can subtract the days that leave the window without reading or

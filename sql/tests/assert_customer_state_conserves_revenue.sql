@@ -3,10 +3,10 @@
 with totals as (
     select
         (select coalesce(sum(net_revenue), 0) from previous_customer_state)
-            + (select coalesce(sum(net_amount), 0) from int_transactions_grouped_to_customer_days) as expected_net,
+            + (select coalesce(sum(net_revenue), 0) from int_batch_summed_to_customer) as expected_net,
         (select coalesce(sum(net_revenue), 0) from int_customer_state) as state_net,
         (select coalesce(sum(orders), 0) from previous_customer_state)
-            + (select coalesce(sum(orders), 0) from int_transactions_grouped_to_customer_days) as expected_orders,
+            + (select coalesce(sum(orders), 0) from int_batch_summed_to_customer) as expected_orders,
         (select coalesce(sum(orders), 0) from int_customer_state) as state_orders
 ),
 

@@ -67,6 +67,32 @@ describe('model runner', () => {
     );
   });
 
+  it('drops each table no kept model needs once its last reader has run, keeping what a kept view reads', async () => {
+    const sqlDir = await sqlDirWith({
+      'staging/stg_a.sql': 'select * from source_table',
+      'intermediate/int_b.sql': 'select id * 2 as id from stg_a',
+      'intermediate/int_v.sql': '-- materialized: view\nselect * from int_w',
+      'intermediate/int_w.sql': 'select * from stg_a',
+      'marts/m.sql': 'select * from int_b',
+    });
+    const models = await loadModels(sqlDir, ['source_table']);
+    const db = await openDuckDb({ tempDirectory: join(dir as string, 'duckdb') });
+    try {
+      await db.connection.run('create table source_table as select 1 as id');
+      const tables = async () =>
+        (await queryRows(db.connection, "select table_name from information_schema.tables where table_name <> 'source_table' order by 1")).map(
+          (r) => String(r.table_name),
+        );
+      await runModels(db.connection, models, [], { keep: ['m', 'int_v'] });
+      // stg_a goes after its last reader (int_w), int_b after m; int_w stays for the kept view int_v.
+      expect(await tables()).toEqual(['int_v', 'int_w', 'm']);
+      expect(orderByDependency(models).map((m) => m.name)).toEqual(['stg_a', 'int_b', 'int_w', 'int_v', 'm']);
+      expect(await queryRows(db.connection, 'select id from m')).toEqual([{ id: 2 }]);
+    } finally {
+      db.close();
+    }
+  });
+
   it('creates a model marked `-- materialized: view` as a view and every other model as a table', async () => {
     const sqlDir = await sqlDirWith({
       'staging/stg_a.sql': '-- materialized: view\nselect * from source_table',

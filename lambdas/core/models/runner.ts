@@ -119,9 +119,19 @@ export async function loadModels(
   });
 }
 
-type Node = { readonly name: string; readonly dependsOn: readonly string[] };
+type Node = { readonly name: string; readonly dependsOn: readonly string[]; readonly layer?: string };
 
-/** Dependency order (depth-first, stable by name); a cycle is reported with its path. */
+/** Where a node starts the depth-first walk: by layer (program models with the marts), then by name. */
+function walkRank(node: Node): number {
+  const index = MODEL_LAYERS.indexOf((node.layer ?? 'marts') as (typeof MODEL_LAYERS)[number]);
+  return index === -1 ? MODEL_LAYERS.length : index;
+}
+
+/**
+ * Dependency order: depth-first from each layer's models in turn (staging, intermediate, marts), by
+ * name within a layer, so every intermediate model runs before the marts and the large tables they
+ * read can be dropped early. A cycle is reported with its path.
+ */
 export function orderByDependency<T extends Node>(nodes: readonly T[]): T[] {
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const state = new Map<string, 'visiting' | 'done'>();
@@ -142,7 +152,7 @@ export function orderByDependency<T extends Node>(nodes: readonly T[]): T[] {
     state.set(node.name, 'done');
     ordered.push(node);
   };
-  for (const node of [...nodes].sort((a, b) => a.name.localeCompare(b.name))) visit(node, []);
+  for (const node of [...nodes].sort((a, b) => walkRank(a) - walkRank(b) || a.name.localeCompare(b.name))) visit(node, []);
   return ordered;
 }
 
@@ -161,33 +171,85 @@ export function modelsUpstreamOf(models: readonly SqlModel[], targets: readonly 
   return models.filter((m) => needed.has(m.name));
 }
 
+export interface RunModelsOptions {
+  readonly onModel?: (name: string) => void;
+  /**
+   * The models whose tables are read after the run (written or tested). Given it, every other table
+   * is dropped as soon as the last model reading it has run, so its memory serves the steps after it;
+   * a view keeps the tables it reads. Without it, every table stays.
+   */
+  readonly keep?: readonly string[];
+}
+
+/** `keep` and every model a kept view reads, through views of views. */
+function keptThroughViews(models: readonly SqlModel[], keep: readonly string[]): Set<string> {
+  const byName = new Map(models.map((m) => [m.name, m]));
+  const kept = new Set<string>();
+  const visit = (name: string): void => {
+    if (kept.has(name)) return;
+    kept.add(name);
+    const model = byName.get(name);
+    if (model?.materialized === 'view') model.dependsOn.forEach(visit);
+  };
+  keep.forEach(visit);
+  return kept;
+}
+
 /** Runs SQL and program models in dependency order, each SQL model materialised as a table or a view. */
 export async function runModels(
   connection: DuckDBConnection,
   models: readonly SqlModel[],
   programModels: readonly ProgramModel[] = [],
-  onModel?: (name: string) => void,
+  options: RunModelsOptions = {},
 ): Promise<void> {
-  type Runnable = { name: string; dependsOn: readonly string[]; run: () => Promise<void> };
+  type Runnable = Node & { tables: readonly string[]; run: () => Promise<void> };
   const runnables: Runnable[] = [
     ...models.map((m) => ({
       name: m.name,
+      layer: m.layer,
       dependsOn: m.dependsOn,
+      tables: m.materialized === 'table' ? [m.name] : [],
       run: async () => {
         await connection.run(`create or replace ${m.materialized} ${quoteIdent(m.name)} as ${m.sql}`);
       },
     })),
-    ...programModels.map((p) => ({ name: p.name, dependsOn: p.dependsOn, run: () => p.run(connection) })),
+    ...programModels.map((p) => ({
+      name: p.name,
+      dependsOn: p.dependsOn,
+      tables: [p.name, ...(p.alsoProduces ?? [])],
+      run: () => p.run(connection),
+    })),
   ];
-  for (const node of orderByDependency(runnables)) {
-    onModel?.(node.name);
+  const ordered = orderByDependency(runnables);
+  const kept = options.keep && keptThroughViews(models, options.keep);
+  const readersLeft = new Map<string, number>();
+  for (const node of ordered) for (const dep of node.dependsOn) readersLeft.set(dep, (readersLeft.get(dep) ?? 0) + 1);
+  const byName = new Map(ordered.map((n) => [n.name, n]));
+  for (const node of ordered) {
+    options.onModel?.(node.name);
     try {
       await node.run();
     } catch (error) {
       if (error instanceof ModelGraphError) throw error;
       throw new ModelRunError(`model ${node.name} failed: ${(error as Error).message.split('\n')[0]}`);
     }
+    if (!kept) continue;
+    for (const dep of node.dependsOn) {
+      const left = (readersLeft.get(dep) ?? 0) - 1;
+      readersLeft.set(dep, left);
+      if (left > 0 || kept.has(dep)) continue;
+      for (const table of byName.get(dep)?.tables ?? []) await connection.run(`drop table if exists ${quoteIdent(table)}`);
+    }
   }
+}
+
+/** The relations the SQL tests read (models must keep them until the tests have run). */
+export async function relationsSqlTestsRead(sqlDir: string): Promise<string[]> {
+  const relations = new Set<string>();
+  for (const file of await sqlFilesIn(join(sqlDir, 'tests'))) {
+    for (const relation of referencedRelations(await readSqlFile(sqlDir, join('tests', file)))) relations.add(relation);
+  }
+  return [...relations].sort();
 }
 
 /** Runs every sql/tests/*.sql (each returns the rows that break an invariant); throws when any returns rows. */
