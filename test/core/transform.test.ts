@@ -101,7 +101,8 @@ describe('transform', () => {
     await ingestFiles(env.deps, [source(file)]);
     await transform(env.deps);
     // Independently: the split is the smallest value whose cume_dist reaches 0.3 (SQL's percentile_disc),
-    // and a customer's tier follows the share of positive CLV held by the customers ranked above them.
+    // and a customer's tier follows the share of positive CLV held by the customers with a higher CLV
+    // (the running total through the customer's CLV, less that of the customers sharing it).
     const [check] = await queryLake(
       env.deps,
       `with current_split as (
@@ -115,10 +116,10 @@ describe('transform', () => {
            (case when current_value > (select v from current_split) then 'high' else 'low' end) || '_current_' ||
            (case when predicted_clv > (select v from potential_split) then 'high' else 'low' end) || '_potential' as quadrant,
            case
-             when coalesce(sum(greatest(predicted_clv, 0)) over (order by predicted_clv desc, customer_id
-                    rows between unbounded preceding and 1 preceding), 0) / sum(greatest(predicted_clv, 0)) over () < 0.8 then 'A'
-             when coalesce(sum(greatest(predicted_clv, 0)) over (order by predicted_clv desc, customer_id
-                    rows between unbounded preceding and 1 preceding), 0) / sum(greatest(predicted_clv, 0)) over () < 0.95 then 'B'
+             when (sum(greatest(predicted_clv, 0)) over (order by predicted_clv desc)
+                    - sum(greatest(predicted_clv, 0)) over (partition by predicted_clv)) / sum(greatest(predicted_clv, 0)) over () < 0.8 then 'A'
+             when (sum(greatest(predicted_clv, 0)) over (order by predicted_clv desc)
+                    - sum(greatest(predicted_clv, 0)) over (partition by predicted_clv)) / sum(greatest(predicted_clv, 0)) over () < 0.95 then 'B'
              else 'C'
            end as tier
          from customer_clv)
@@ -132,6 +133,26 @@ describe('transform', () => {
     expect(check?.quadrants).toBe(4);
     expect(check?.tiers).toBe(3);
     expect(check?.mismatches).toBe(0);
+  });
+
+  it('gives customers with the same predicted CLV the same value tier', async () => {
+    // c1 and c2 have identical histories, so the same CLV: half of the positive total each. With tier A
+    // at 40 %, ranking c2 after c1 would put c2 in B; as ties, neither has a higher CLV above it.
+    env = await tempLake({ clv: { tierAShare: 0.4 } });
+    const file = join(env.root, 'ties.csv');
+    await writeFile(
+      file,
+      'customer_id,transaction_id,order_ts,amount\n' +
+        'c1,t1,2024-01-10,100\nc1,t2,2024-03-10,100\nc2,t3,2024-01-10,100\nc2,t4,2024-03-10,100\nc3,t5,2024-02-01,50\n',
+    );
+    await ingestFiles(env.deps, [source(file)]);
+    await transform(env.deps, { asOfDate: '2024-04-30' });
+    const rows = await queryLake(env.deps, 'select customer_id, predicted_clv > 0 as positive, value_tier from customer_clv order by customer_id');
+    expect(rows).toEqual([
+      { customer_id: 'c1', positive: true, value_tier: 'A' },
+      { customer_id: 'c2', positive: true, value_tier: 'A' },
+      { customer_id: 'c3', positive: false, value_tier: 'C' },
+    ]);
   });
 
   it('defaults as_of_date to the latest order date and keeps earlier dates', async () => {

@@ -256,7 +256,7 @@ export const customerClvTable: TableSpec = {
     { name: 'acquisition_cost', type: 'DECIMAL(18,2)', description: 'Acquisition cost when an acquisition-cost file gives it.' },
     { name: 'clv_net_of_acquisition', type: 'DECIMAL(18,2)', description: 'predicted_clv minus acquisition_cost; null when the cost is unknown.' },
     { name: 'clv_method', type: 'VARCHAR', description: 'bgnbd_gamma_gamma, or a fallback: bgnbd_historical_spend, historical_run_rate (see README).' },
-    { name: 'value_tier', type: 'VARCHAR', description: 'A: the customers making the top 80 % of predicted CLV; B: the next 15 %; C: the rest.' },
+    { name: 'value_tier', type: 'VARCHAR', description: 'A: the customers making the top 80 % of predicted CLV; B: the next 15 %; C: the rest (equal CLVs share a tier).' },
     { name: 'value_quadrant', type: 'VARCHAR', description: 'current x potential value, each split at its median: e.g. high_current_low_potential.' },
     { name: 'horizon_months', type: 'INTEGER', description: 'Months of future purchases counted in predicted_clv.' },
   ],
