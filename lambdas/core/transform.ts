@@ -214,7 +214,7 @@ async function writeStateTables(
     const written = await queryRows(
       ctx.connection,
       `copy (select ${castsTo(spec)}, strftime(order_date, '%Y-%m') as order_month from ${quoteIdent(model)})
-       to ${quoteLiteral(tableDir)} (format parquet, ${STATE_PARQUET}, partition_by (order_month),
+       to ${quoteLiteral(tableDir)} (format parquet, ${OUTPUT_PARQUET}, partition_by (order_month),
        filename_pattern ${quoteLiteral(`${part}_{i}`)}, return_stats)`,
     );
     files[spec.name] = written
@@ -413,8 +413,8 @@ async function checkMartColumns(ctx: TransformContext, spec: TableSpec): Promise
   }
 }
 
-/** ZSTD at level 1: as small as the default level for these tables, and faster to write. */
-const STATE_PARQUET = 'compression zstd, compression_level 1';
+/** Marts and state: ZSTD at level 1, as small as the default level for these tables and faster to write. */
+const OUTPUT_PARQUET = 'compression zstd, compression_level 1';
 
 /** The table's columns, each cast to the type its schema source declares. */
 function castsTo(spec: TableSpec): string {
@@ -431,7 +431,7 @@ async function writeMart(ctx: TransformContext, spec: TableSpec, model: string, 
     // COPY reports the rows it wrote, so a model that is a view is not computed a second time to count them.
     [written] = await queryRows(
       ctx.connection,
-      `copy (select ${castsTo(spec)} from ${quoteIdent(model)}) to ${quoteLiteral(path)} (format parquet, ${STATE_PARQUET})`,
+      `copy (select ${castsTo(spec)} from ${quoteIdent(model)}) to ${quoteLiteral(path)} (format parquet, ${OUTPUT_PARQUET})`,
     );
   } catch (error) {
     throw new TransformError(`model ${spec.name} cannot be cast to its schema: ${(error as Error).message.split('\n')[0]}`);
