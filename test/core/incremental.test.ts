@@ -18,16 +18,20 @@ async function martContents(env: Env): Promise<Record<string, unknown[]>> {
   return contents;
 }
 
-/** Every row of the state tables published for `asOfDate`, read from their Parquet files. */
-async function stateContents(env: Env, asOfDate: string): Promise<Record<string, unknown[]>> {
+/**
+ * Every row of the state tables published for `asOfDate`, read from their Parquet files; of the daily
+ * revenue, the days inside the current-value window (files of its first month may hold earlier days).
+ */
+async function stateContents(env: Env, asOfDate: string, windowMonths: number): Promise<Record<string, unknown[]>> {
   const snapshot = (await readPublishedIndex(env.lake)).snapshots[asOfDate];
   const duck = await openDuckDb();
   try {
     const contents: Record<string, unknown[]> = {};
     for (const { spec } of stateTables) {
       const paths = await env.deps.lake.fetch(snapshot!.state![spec.name]!, join(env.root, 'state-read', spec.name));
+      const inWindow = spec.name === 'recent_revenue_days' ? `where order_date > date '${asOfDate}' - interval ${windowMonths} month` : '';
       const reader = await duck.connection.runAndReadAll(
-        `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false) order by all`,
+        `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false) ${inWindow} order by all`,
       );
       contents[spec.name] = reader.getRowObjectsJS();
     }
@@ -189,7 +193,8 @@ describe('incremental transforms', () => {
   });
 
   it('merge a batched full rebuild into exactly the state and marts of a rebuild reading everything at once', async () => {
-    env = await tempLake({ clv: { minCustomers: 20 } });
+    // A two-month current-value window: days leave it between batches.
+    env = await tempLake({ clv: { minCustomers: 20, currentValueMonths: 2 } });
     const batches = await splitByDate(env, 41, 3);
     for (const batch of batches) await ingestFiles(env.deps, [source(batch.path)]);
     // A later file corrects two early transactions: one moves to the last month, one changes amount.
@@ -206,13 +211,13 @@ describe('incremental transforms', () => {
     const atOnce = await transform(everything, { asOfDate: lastDate, full: true });
     expect(atOnce.rebuildBatches).toBeUndefined();
     const expectedMarts = await martContents(env);
-    const expectedState = await stateContents(env, lastDate);
+    const expectedState = await stateContents(env, lastDate, 2);
 
     const batched = { ...env.deps, config: { ...env.deps.config, transform: { rebuildBatchTransactions: 300 } } };
     const result = await transform(batched, { asOfDate: lastDate, full: true });
     expect(result.rebuildBatches).toBeGreaterThanOrEqual(4);
     for (const { name } of martTables) expect((await martContents(env))[name], name).toEqual(expectedMarts[name]);
-    expect(await stateContents(env, lastDate)).toEqual(expectedState);
+    expect(await stateContents(env, lastDate, 2)).toEqual(expectedState);
     const [moved] = await queryLake(env.deps, `select count(*)::integer as n from transactions where transaction_id = '${t1}'`);
     expect(moved).toEqual({ n: 1 });
   });
