@@ -80,7 +80,9 @@ export async function publishSnapshot(
       : (replaced?.superseded ?? []);
   const next: PublishedIndex = { snapshots: { ...index.snapshots, [asOfDate]: { ...snapshot, superseded } } };
   await lake.putText(lakeKeys.published, JSON.stringify(next, null, 2));
-  const listed = new Set(Object.values(next.snapshots).flatMap((s) => [...Object.values(s.tables), ...Object.values(s.state ?? {}).flat()]));
+  const listed = new Set(
+    Object.values(next.snapshots).flatMap((s) => [...Object.values(s.tables), ...Object.values(s.state ?? {}).flat()]),
+  );
   const obsolete = replaced && replaced.runId !== snapshot.runId ? (replaced.superseded ?? []) : [];
   return { obsolete: obsolete.filter((key) => !listed.has(key)) };
 }
