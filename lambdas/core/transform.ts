@@ -97,10 +97,6 @@ export function newRunId(now: Date): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
 }
 
-function columnList(spec: TableSpec): string {
-  return spec.columns.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ');
-}
-
 /**
  * A query of no rows with the table's columns (and extra ones), for a view standing in for missing
  * files: a view, so a later view over real files can replace it under the same name.
@@ -177,14 +173,7 @@ async function createPreviousStateViews(
       read.filter((f) => f.written === undefined).map((f) => f.key),
       join(ctx.workDir, 'previous', table.spec.name),
     );
-    const paths = [...written, ...fetched];
-    await ctx.connection.run(
-      `create or replace view ${quoteIdent(table.previousSource)} as ${
-        paths.length === 0
-          ? noRowsOf(table.spec)
-          : `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false)`
-      }`,
-    );
+    await createViewOfFiles(ctx, table.previousSource, table.spec, [...written, ...fetched]);
   }
 }
 
@@ -277,18 +266,12 @@ async function mergeRebuildBatches(
 }
 
 async function createReferenceViews(ctx: TransformContext): Promise<void> {
-  const c = ctx.connection;
   for (const [view, spec, prefix] of [
     ['curated_customers', customersTable, lakeKeys.curatedCustomers],
     ['curated_acquisition_costs', acquisitionCostsTable, lakeKeys.curatedAcquisitionCosts],
   ] as const) {
     const keys = (await ctx.lake.list(prefix)).map((o) => o.key).filter((k) => k.endsWith('.parquet'));
-    const paths = await ctx.lake.fetch(keys, join(ctx.workDir, view));
-    await c.run(
-      paths.length > 0
-        ? `create or replace view ${view} as select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false)`
-        : `create or replace table ${view} (${columnList(spec)})`,
-    );
+    await createViewOfFiles(ctx, view, spec, await ctx.lake.fetch(keys, join(ctx.workDir, view)));
   }
 }
 
@@ -360,20 +343,23 @@ async function createParams(
   );
 }
 
-/** The previous snapshot's table under `source` (a view over its file), or a view of no rows with its columns. */
+/** The previous snapshot's table under `source`: a view over its file, or of no rows without one. */
 async function createPreviousTable(ctx: TransformContext, source: string, spec: TableSpec, key: string | undefined): Promise<void> {
-  if (key === undefined) {
-    await ctx.connection.run(`create or replace view ${quoteIdent(source)} as ${noRowsOf(spec)}`);
-    return;
-  }
-  const [path] = await ctx.lake.fetch([key], join(ctx.workDir, 'previous'));
-  await createPreviousView(ctx, source, path as string);
+  const paths = key === undefined ? [] : await ctx.lake.fetch([key], join(ctx.workDir, 'previous'));
+  await createViewOfFiles(ctx, source, spec, paths);
 }
 
-/** A view: the models read each previous table once or twice, which costs less than copying it in. */
-async function createPreviousView(ctx: TransformContext, source: string, path: string): Promise<void> {
+/**
+ * A view over Parquet files, or of no rows with the table's columns when there are none. A view: the
+ * models read each previous table once or twice, which costs less than copying it in.
+ */
+async function createViewOfFiles(ctx: TransformContext, view: string, spec: TableSpec, paths: readonly string[]): Promise<void> {
   await ctx.connection.run(
-    `create or replace view ${quoteIdent(source)} as select * from read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`,
+    `create or replace view ${quoteIdent(view)} as ${
+      paths.length === 0
+        ? noRowsOf(spec)
+        : `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false)`
+    }`,
   );
 }
 
