@@ -363,20 +363,53 @@ async function createViewOfFiles(ctx: TransformContext, view: string, spec: Tabl
   );
 }
 
-/** Transaction ids of this batch that already appear in merged history: a replacement the state cannot undo. */
-async function replacesMergedHistory(ctx: TransformContext, plan: TransformPlan, asOfDate: string): Promise<boolean> {
-  if (plan.stateAsOfDate === undefined || plan.batchKeys.length === 0) return false;
-  // Rows on or before the state date are merged history; files holding only later rows add nothing here.
-  const paths = await ctx.lake.fetch(Object.keys(plan.curatedFiles), join(ctx.workDir, 'curated'));
+/**
+ * Transaction ids of this batch that already appear in merged history: a replacement the state cannot
+ * undo. Of the merged files only those that can hold a batch id are read: files with orders on or
+ * before the state date (later rows are not merged history) whose recorded transaction_id bounds
+ * enclose one of the batch's ids. Ids that grow with time (order numbers) rule out every older file
+ * without a download; files without recorded bounds are always read.
+ */
+async function replacesMergedHistory(
+  ctx: TransformContext,
+  plan: TransformPlan,
+  files: ReadonlyMap<string, CuratedFile>,
+  asOfDate: string,
+): Promise<boolean> {
+  const stateAsOfDate = plan.stateAsOfDate;
+  if (stateAsOfDate === undefined || plan.batchKeys.length === 0) return false;
+  const history = Object.keys(plan.curatedFiles)
+    .map((key) => files.get(key))
+    .filter((file): file is CuratedFile => file !== undefined && (file.minOrderDate ?? '') <= stateAsOfDate);
+  if (history.length === 0) return false;
+  const c = ctx.connection;
+  await c.run(`create or replace temp table batch_transaction_ids as
+    select distinct transaction_id from curated_transactions
+    where order_date > date ${quoteLiteral(stateAsOfDate)} and order_date <= date ${quoteLiteral(asOfDate)}`);
+  const isBounded = (f: CuratedFile) => f.transactionIdsFrom !== undefined && f.transactionIdsTo !== undefined;
+  const bounded = history.filter(isBounded);
+  const toRead = new Set(history.filter((f) => !isBounded(f)).map((f) => f.key));
+  if (bounded.length > 0) {
+    // For each file, the smallest batch id at or above its lower bound; the file can hold a batch id
+    // only when that id is within its upper bound. VARCHAR comparison is byte order, as the bounds are.
+    const rows = await queryRows(
+      c,
+      `select bounds.file_key from (values ${bounded
+        .map((f) => `(${quoteLiteral(f.key)}, ${quoteLiteral(f.transactionIdsFrom!)}, ${quoteLiteral(f.transactionIdsTo!)})`)
+        .join(', ')}) as bounds(file_key, ids_from, ids_to)
+       asof join batch_transaction_ids on batch_transaction_ids.transaction_id >= bounds.ids_from
+       where batch_transaction_ids.transaction_id <= bounds.ids_to`,
+    );
+    for (const row of rows) toRead.add(String(row.file_key));
+  }
+  if (toRead.size === 0) return false;
+  const paths = await ctx.lake.fetch([...toRead].sort(), join(ctx.workDir, 'curated'));
   const [row] = await queryRows(
-    ctx.connection,
-    `select count(*)::integer as n from (
-       select distinct transaction_id from curated_transactions
-       where order_date > date ${quoteLiteral(plan.stateAsOfDate)} and order_date <= date ${quoteLiteral(asOfDate)}
-     ) as batch
+    c,
+    `select count(*)::integer as n from batch_transaction_ids
      semi join (
        select transaction_id from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false)
-       where order_date <= date ${quoteLiteral(plan.stateAsOfDate)}
+       where order_date <= date ${quoteLiteral(stateAsOfDate)}
      ) as history using (transaction_id)`,
   );
   return Number(row?.n ?? 0) > 0;
@@ -448,7 +481,7 @@ export async function runTransform(
   let plan = planTransform({ files, previous, fingerprint, forceFull: options.full ?? false });
   if (plan.mode === 'incremental') {
     await createTransactionsView(ctx, plan.batchKeys);
-    if (await replacesMergedHistory(ctx, plan, asOfDate)) {
+    if (await replacesMergedHistory(ctx, plan, files, asOfDate)) {
       plan = { ...planTransform({ files, fingerprint, forceFull: true }), reason: 'a new file repeats transaction_ids of merged history' };
     }
   }

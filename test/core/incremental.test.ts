@@ -1,7 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LocalLake } from '../../lambdas/adapters/local-lake.ts';
 import { generateTransactions } from '../../lambdas/core/generate.ts';
+import type { IngestManifest } from '../../lambdas/core/ingest/ingest.ts';
+import { lakeKeys } from '../../lambdas/core/lake.ts';
 import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
 import { Random } from '../../lambdas/core/random.ts';
 import { openDuckDb, quoteLiteral } from '../../lambdas/core/duckdb.ts';
@@ -131,6 +134,63 @@ describe('incremental transforms', () => {
     expect(afterReplace).toMatchObject({ mode: 'full', modeReason: 'a new file repeats transaction_ids of merged history' });
     const [c2] = await queryLake(env.deps, "select monetary, frequency from customer_rfm where customer_id = 'c2'");
     expect(c2).toEqual({ monetary: 25, frequency: 1 });
+  });
+
+  it('checks new ids only against the merged files whose recorded transaction_id bounds enclose one', async () => {
+    env = await tempLake();
+    // Records which curated files a run asks the lake for (on S3 each is a download).
+    const lake = new (class extends LocalLake {
+      readonly fetched: string[] = [];
+      override async fetch(keys: readonly string[]): Promise<string[]> {
+        this.fetched.push(...keys.filter((key) => key.startsWith(lakeKeys.curatedTransactions)));
+        return super.fetch(keys);
+      }
+    })(join(env.root, 'lake'));
+    const deps = { ...env.deps, lake };
+    const ingest = async (name: string, rows: string[]) => {
+      const path = join(env!.root, `${name}.csv`);
+      await writeFile(path, ['customer_id,transaction_id,order_ts,amount', ...rows].join('\n'));
+      const [result] = await ingestFiles(deps, [source(path)]);
+      const manifest = JSON.parse((await lake.getText(lakeKeys.ingestManifest(result!.fileId)))!) as IngestManifest;
+      return manifest.curatedFiles;
+    };
+    const runFetching = async () => {
+      lake.fetched.length = 0;
+      const result = await transform(deps);
+      return { mode: result.mode, fetched: [...lake.fetched].sort() };
+    };
+
+    const [february, march] = await ingest('history', [
+      'c1,o-0001,2024-02-10,10',
+      'c2,o-0004,2024-02-20,20',
+      'c1,o-0002,2024-03-01,30',
+      'c3,o-0005,2024-03-05,40',
+    ]);
+    expect(february).toMatchObject({ transactionIdsFrom: 'o-0001', transactionIdsTo: 'o-0004' });
+    expect(march).toMatchObject({ transactionIdsFrom: 'o-0002', transactionIdsTo: 'o-0005' });
+    expect((await transform(deps)).mode).toBe('full');
+
+    // Later than every merged id: no merged file is read, only the new one.
+    const [day1] = await ingest('day1', ['c2,o-0006,2024-03-06,7']);
+    expect(await runFetching()).toEqual({ mode: 'incremental', fetched: [day1!.key] });
+
+    // 'o-00015' sorts between o-0001 and o-0004 (February's bounds) but before o-0002 (March's).
+    const [day2] = await ingest('day2', ['c3,o-00015,2024-03-07,8']);
+    expect(await runFetching()).toEqual({ mode: 'incremental', fetched: [day2!.key, february!.key].sort() });
+
+    // Manifests from before the bounds were recorded: every merged file is read.
+    for (const { key } of await lake.list(lakeKeys.ingestManifests)) {
+      const manifest = JSON.parse((await lake.getText(key))!) as IngestManifest;
+      const curatedFiles = manifest.curatedFiles.map(({ transactionIdsFrom, transactionIdsTo, ...rest }) => rest);
+      await lake.putText(key, JSON.stringify({ ...manifest, curatedFiles }));
+    }
+    const [day3] = await ingest('day3', ['c1,o-0007,2024-03-08,9']);
+    expect(await runFetching()).toEqual({
+      mode: 'incremental',
+      fetched: [day3!.key, february!.key, march!.key, day1!.key, day2!.key].sort(),
+    });
+    const [c1] = await queryLake(deps, "select frequency, monetary from customer_rfm where customer_id = 'c1'");
+    expect(c1).toEqual({ frequency: 3, monetary: 49 });
   });
 
   it('moves current value with its window, sharing the recent days between snapshots, and re-runs delete none in use', async () => {

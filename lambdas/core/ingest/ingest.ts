@@ -45,6 +45,13 @@ export interface CuratedFile {
   readonly rows: number;
   readonly minOrderDate?: string;
   readonly maxOrderDate?: string;
+  /**
+   * Bounds of its transaction_ids in byte order, as the Parquet writer's statistics give them (long ids
+   * are cut to a shorter bound), so a transform can tell without reading the file that it holds none
+   * of a batch's ids. Absent in manifests written before they were recorded.
+   */
+  readonly transactionIdsFrom?: string;
+  readonly transactionIdsTo?: string;
 }
 
 export interface IngestManifest extends IngestFileResult {
@@ -363,16 +370,11 @@ async function runValidation(ctx: IngestContext, kind: FileKind): Promise<void> 
 const CURATED_PARQUET = 'compression zstd, compression_level 1';
 
 /** A file written by COPY, as its return_stats report it. */
-interface WrittenFile {
-  readonly path: string;
-  readonly rows: number;
-  readonly minOrderDate?: string;
-  readonly maxOrderDate?: string;
-}
+type WrittenFile = Omit<CuratedFile, 'key'> & { readonly path: string };
 
 /**
- * Writes a query's rows as Parquet and returns the files written with their row counts and order_date
- * ranges, from the writer's own statistics rather than by reading the files back.
+ * Writes a query's rows as Parquet and returns the files written with their row counts, order_date
+ * ranges and transaction_id bounds, from the writer's own statistics rather than by reading the files back.
  */
 async function copyToParquet(ctx: IngestContext, query: string, target: string, options: string): Promise<WrittenFile[]> {
   const written = await queryRows(
@@ -382,13 +384,19 @@ async function copyToParquet(ctx: IngestContext, query: string, target: string, 
   const files: WrittenFile[] = [];
   for (const file of written) {
     const columns = file.column_statistics as { key: string; value: { key: string; value: string }[] }[];
-    const orderDate = columns.find((column) => column.key.replaceAll('"', '') === 'order_date')?.value;
-    const min = orderDate?.find((stat) => stat.key === 'min')?.value;
-    const max = orderDate?.find((stat) => stat.key === 'max')?.value;
+    const bounds = (column: string) => {
+      const stats = columns.find((c) => c.key.replaceAll('"', '') === column)?.value;
+      const min = stats?.find((stat) => stat.key === 'min')?.value;
+      const max = stats?.find((stat) => stat.key === 'max')?.value;
+      return min !== undefined && max !== undefined ? { min, max } : undefined;
+    };
+    const orderDates = bounds('order_date');
+    const ids = bounds('transaction_id');
     files.push({
       path: String(file.filename),
       rows: Number(file.count),
-      ...(min && max ? { minOrderDate: await isoDate(ctx, min), maxOrderDate: await isoDate(ctx, max) } : {}),
+      ...(orderDates ? { minOrderDate: await isoDate(ctx, orderDates.min), maxOrderDate: await isoDate(ctx, orderDates.max) } : {}),
+      ...(ids ? { transactionIdsFrom: ids.min, transactionIdsTo: ids.max } : {}),
     });
   }
   return files;
