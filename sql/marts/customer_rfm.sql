@@ -3,7 +3,7 @@
 -- / (customers - 1)), counted per distinct value with a running count over the distinct values rather
 -- than by sorting every customer three times (a quarter less time at a million customers).
 -- Recency days and order counts are small whole numbers: their scores are read by position from a list
--- over each one's range rather than joined to every customer (a third less time again); net revenue,
+-- over each one's range rather than joined to every customer (about half the time again); net revenue,
 -- with a value per customer or nearly, is joined.
 with customers as (
     select * from int_transactions_summed_to_customer
