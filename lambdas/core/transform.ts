@@ -386,17 +386,18 @@ async function replacesMergedHistory(
   await c.run(`create or replace temp table batch_transaction_ids as
     select distinct transaction_id from curated_transactions
     where order_date > date ${quoteLiteral(stateAsOfDate)} and order_date <= date ${quoteLiteral(asOfDate)}`);
-  const isBounded = (f: CuratedFile) => f.transactionIdsFrom !== undefined && f.transactionIdsTo !== undefined;
-  const bounded = history.filter(isBounded);
-  const toRead = new Set(history.filter((f) => !isBounded(f)).map((f) => f.key));
-  if (bounded.length > 0) {
+  const toRead = new Set<string>();
+  const bounds: string[] = [];
+  for (const { key, transactionIdsFrom: from, transactionIdsTo: to } of history) {
+    if (from === undefined || to === undefined) toRead.add(key);
+    else bounds.push(`(${quoteLiteral(key)}, ${quoteLiteral(from)}, ${quoteLiteral(to)})`);
+  }
+  if (bounds.length > 0) {
     // For each file, the smallest batch id at or above its lower bound; the file can hold a batch id
     // only when that id is within its upper bound. VARCHAR comparison is byte order, as the bounds are.
     const rows = await queryRows(
       c,
-      `select bounds.file_key from (values ${bounded
-        .map((f) => `(${quoteLiteral(f.key)}, ${quoteLiteral(f.transactionIdsFrom!)}, ${quoteLiteral(f.transactionIdsTo!)})`)
-        .join(', ')}) as bounds(file_key, ids_from, ids_to)
+      `select bounds.file_key from (values ${bounds.join(', ')}) as bounds(file_key, ids_from, ids_to)
        asof join batch_transaction_ids on batch_transaction_ids.transaction_id >= bounds.ids_from
        where batch_transaction_ids.transaction_id <= bounds.ids_to`,
     );
