@@ -69,12 +69,12 @@ export interface IngestMeasurement extends PipelineMeasured {
 export interface TransformStages {
   /** Listing curated files, choosing full or incremental, opening the previous snapshot's state. */
   readonly setup: number;
-  /** Every SQL model step (but the last when publish holds it). */
+  /** Every SQL model step (but the last when publish holds it); a mart's step includes writing its file. */
   readonly sqlModels: number;
-  /** The clv_predictions step: BG/NBD and Gamma-Gamma fits and predictions. */
+  /** The clv_predictions step: BG/NBD and Gamma-Gamma fits and the forecasts per (x, T) pair. */
   readonly clvFit: number;
   /**
-   * The SQL tests, writing and uploading the marts and state, and moving the publication pointer;
+   * The SQL tests, uploading the marts, writing and uploading the state, and moving the publication pointer;
    * also the last model when the pipeline reports no step between it and publication.
    */
   readonly publish: number;

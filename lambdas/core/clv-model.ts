@@ -16,6 +16,7 @@ import {
   type GammaGammaParams,
 } from './clv/index.ts';
 import type { PipelineConfig } from './config.ts';
+import { quoteLiteral } from './duckdb.ts';
 import type { ProgramModel } from './models/runner.ts';
 
 /** How predicted_clv was computed for a customer (README: "CLV fallbacks"). */
@@ -201,13 +202,19 @@ async function predictWithFallbacks(
       notes.push(`${candidate.method} prediction failed: ${error.message}`);
       continue;
     }
-    await connection.run(`create or replace table clv_predictions as ${select}`, { method: candidate.method });
+    await createPredictionsView(connection, select, candidate.method);
     return candidate.method;
   }
-  await connection.run(`create or replace table clv_predictions as ${runRatePredictionSql(clv)}`, {
-    method: 'historical_run_rate',
-  });
+  await createPredictionsView(connection, runRatePredictionSql(clv), 'historical_run_rate');
   return 'historical_run_rate';
+}
+
+/**
+ * clv_predictions: a view, computed once by the mart that reads it, as a million-row table would cost
+ * more to build than the prediction itself. It carries the summary's columns, so that mart needs no join.
+ */
+async function createPredictionsView(connection: DuckDBConnection, select: string, method: ClvMethod): Promise<void> {
+  await connection.run(`create or replace view clv_predictions as select *, ${quoteLiteral(method)} as clv_method from (${select})`);
 }
 
 /**
@@ -226,7 +233,7 @@ async function writePairForecasts(
   const xs = Float64Array.from(x);
   const ts = Float64Array.from(T);
   const forecast = purchasesIfAlive(params, xs, ts, options);
-  await connection.run(`create or replace temp table clv_pair_forecasts (x double, t double,
+  await connection.run(`create or replace table clv_pair_forecasts (x double, t double,
     horizon_purchases double, discounted_purchases double)`);
   await appendColumns(connection, 'clv_pair_forecasts', [DOUBLE, DOUBLE, DOUBLE, DOUBLE], [
     xs,
@@ -262,8 +269,8 @@ function bgnbdPredictionSql(params: BgNbdParams, margin: number, spend: string):
   const [r, alpha, a, b] = [params.r, params.alpha, params.a, params.b].map(sqlDouble);
   return `
     with customers as (
-      select customer_id, repeat_purchase_days::double as x, t_x_days::double as tx, t_days::double as t,
-             repeat_avg_value::double as monetary, avg_day_value::double as avg_day_value
+      select *, repeat_purchase_days::double as x, t_x_days::double as tx, t_days::double as t,
+             repeat_avg_value::double as monetary
       from ${SUMMARY_MODEL}
     ),
     alive as (
@@ -271,12 +278,11 @@ function bgnbdPredictionSql(params: BgNbdParams, margin: number, spend: string):
              case when x = 0 then 1
                   else 1 / (1 + exp((${r} + x) * ln((${alpha} + t) / (${alpha} + tx)) + ln(${a} / (${b} + x - 1))))
              end as p_alive,
-             ${spend} as expected_avg_order_value
+             ${spend}::double as expected_avg_order_value
       from customers
     )
-    select customer_id, p_alive, p_alive * horizon_purchases as expected_purchases, expected_avg_order_value,
-           ${sqlDouble(margin)} * expected_avg_order_value * (p_alive * discounted_purchases) as predicted_clv,
-           $method as clv_method
+    select alive.* exclude (x, tx, t, monetary), p_alive * horizon_purchases as expected_purchases,
+           ${sqlDouble(margin)} * expected_avg_order_value * (p_alive * discounted_purchases) as predicted_clv
     from alive join clv_pair_forecasts using (x, t)`;
 }
 
@@ -287,10 +293,9 @@ function runRatePredictionSql(clv: PipelineConfig['clv']): string {
   for (let m = 1, factor = monthlyDiscount; m <= clv.horizonMonths; m += 1, factor *= monthlyDiscount) discountSum += factor;
   const perMonth = `case when t_days > 0 then repeat_purchase_days::double / t_days * ${sqlDouble(DAYS_PER_MONTH)} else 0 end`;
   return `
-    select customer_id, null::double as p_alive, ${perMonth} * ${clv.horizonMonths} as expected_purchases,
+    select *, null::double as p_alive, ${perMonth} * ${clv.horizonMonths} as expected_purchases,
            avg_day_value::double as expected_avg_order_value,
-           ${sqlDouble(clv.margin)} * avg_day_value * ${perMonth} * ${sqlDouble(discountSum)} as predicted_clv,
-           $method as clv_method
+           ${sqlDouble(clv.margin)} * avg_day_value * ${perMonth} * ${sqlDouble(discountSum)} as predicted_clv
     from ${SUMMARY_MODEL}`;
 }
 

@@ -48,7 +48,7 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
-/** Quotes a string literal; only for values DuckDB cannot take as parameters (file paths in COPY/read_*). */
+/** Quotes a string literal; only for values DuckDB cannot take as parameters (file paths in COPY/read_*, view definitions). */
 export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }

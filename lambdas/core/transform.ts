@@ -196,7 +196,7 @@ async function writeStateTables(
     await mkdir(tableDir, { recursive: true });
     if (!table.appendedByOrderMonth) {
       const path = join(tableDir, `${spec.name}.parquet`);
-      await writeMart(ctx, spec, model, path);
+      await writeMart(ctx, spec, quoteIdent(model), path);
       files[spec.name] = [{ key: `${keyFolder(spec.name)}${spec.name}.parquet`, written: path }];
       continue;
     }
@@ -416,9 +416,9 @@ async function replacesMergedHistory(
   return Number(row?.n ?? 0) > 0;
 }
 
-/** Checks a mart model has exactly the columns the schema source declares. */
-async function checkMartColumns(ctx: TransformContext, spec: TableSpec): Promise<void> {
-  const actual = (await queryRows(ctx.connection, `select column_name from (describe ${quoteIdent(spec.name)})`)).map((r) =>
+/** Checks a mart model's query has exactly the columns the schema source declares. */
+async function checkMartColumns(ctx: TransformContext, spec: TableSpec, sql: string): Promise<void> {
+  const actual = (await queryRows(ctx.connection, `select column_name from (describe (${sql}))`)).map((r) =>
     String(r.column_name),
   );
   const declared = spec.columns.map((c) => c.name);
@@ -442,16 +442,16 @@ function castsTo(spec: TableSpec): string {
 }
 
 /**
- * Writes a table cast to the schema source's types. Rows are not sorted: at a million customers a sort
- * per table costs more than the write.
+ * Writes a relation (a model's name or its query in parentheses) cast to the schema source's types.
+ * Rows are not sorted: at a million customers a sort per table costs more than the write.
  */
-async function writeMart(ctx: TransformContext, spec: TableSpec, model: string, path: string): Promise<number> {
+async function writeMart(ctx: TransformContext, spec: TableSpec, relation: string, path: string): Promise<number> {
   let written: Record<string, unknown> | undefined;
   try {
     // COPY reports the rows it wrote, so a model that is a view is not computed a second time to count them.
     [written] = await queryRows(
       ctx.connection,
-      `copy (select ${castsTo(spec)} from ${quoteIdent(model)}) to ${quoteLiteral(path)} (format parquet, ${OUTPUT_PARQUET})`,
+      `copy (select ${castsTo(spec)} from ${relation}) to ${quoteLiteral(path)} (format parquet, ${OUTPUT_PARQUET})`,
     );
   } catch (error) {
     throw new TransformError(`model ${spec.name} cannot be cast to its schema: ${(error as Error).message.split('\n')[0]}`);
@@ -521,26 +521,34 @@ export async function runTransform(
       previous?.snapshot.tables[customerLifecycleTable.name],
     );
     await createPreviousStateViews(ctx, previousState, asOfDate, stateAsOfDate);
+    // Marts are written as they are computed (the SQL tests and later marts read the files back) and
+    // uploaded once the tests pass.
+    const martSpecs = new Map(martTables.map((spec) => [spec.name, spec]));
+    const writtenMarts = new Map<string, { path: string; rows: number }>();
     await runModels(ctx.connection, models, programModels, {
       onModel: (name) => ctx.progress(`model ${name}`),
       keep: [...martTables.map((t) => t.name), ...stateTables.map((s) => s.model), ...(await relationsSqlTestsRead(ctx.sqlDir))],
+      writeModel: async (model) => {
+        const spec = martSpecs.get(model.name);
+        if (spec === undefined) return undefined;
+        await checkMartColumns(ctx, spec, model.sql);
+        const path = join(runDir, `${spec.name}.parquet`);
+        writtenMarts.set(spec.name, { path, rows: await writeMart(ctx, spec, `(${model.sql})`, path) });
+        return `select * from read_parquet(${quoteLiteral(path)})`;
+      },
     });
-    for (const spec of martTables) await checkMartColumns(ctx, spec);
     ctx.progress('running SQL tests');
     const sqlTests = await runSqlTests(ctx.connection, ctx.sqlDir);
 
     const tables: PublishedTable[] = [];
-    const writeTable = async (spec: TableSpec, model: string, key: string): Promise<number> => {
-      ctx.progress(`writing ${spec.name}`);
-      const path = join(runDir, `${spec.name}.parquet`);
-      const rows = await writeMart(ctx, spec, model, path);
-      await ctx.lake.upload(path, key);
-      uploaded.push(key);
-      return rows;
-    };
     for (const spec of martTables) {
+      const written = writtenMarts.get(spec.name);
+      if (written === undefined) throw new TransformError(`no model wrote the mart ${spec.name}`);
+      ctx.progress(`uploading ${spec.name}`);
       const key = lakeKeys.martFile(spec.name, asOfDate, runId);
-      tables.push({ name: spec.name, rows: await writeTable(spec, spec.name, key), key });
+      await ctx.lake.upload(written.path, key);
+      uploaded.push(key);
+      tables.push({ name: spec.name, rows: written.rows, key });
     }
     const added = await writeStateTables(ctx, join(runDir, 'state'), stateKeyFolder, 'run');
     const state: Record<string, string[]> = {};

@@ -1,10 +1,8 @@
 -- Predicted customer lifetime value with the model summary behind it, the Pareto value tier and the
 -- current x potential value quadrant.
-with summary as (
-    select * from int_purchase_days_summarized_to_customer
-),
-
-predictions as (
+-- clv_predictions holds every modelled customer's summary (int_purchase_days_summarized_to_customer)
+-- with the forecast beside it.
+with predictions as (
     select * from clv_predictions
 ),
 
@@ -18,18 +16,15 @@ run_params as (
 
 valued as (
     select
-        summary.*,
-        predictions.p_alive,
-        predictions.expected_purchases,
-        -- Money is rounded to cents here so every sum over it downstream is exact and repeatable.
-        cast(predictions.expected_avg_order_value as decimal(18, 2)) as expected_avg_order_value,
-        cast(predictions.predicted_clv as decimal(18, 2)) as predicted_clv,
-        predictions.clv_method,
+        predictions.* replace (
+            -- Money is rounded to cents here so every sum over it downstream is exact and repeatable.
+            cast(predictions.expected_avg_order_value as decimal(18, 2)) as expected_avg_order_value,
+            cast(predictions.predicted_clv as decimal(18, 2)) as predicted_clv
+        ),
         costs.acquisition_cost,
         cast(predictions.predicted_clv as decimal(18, 2)) - costs.acquisition_cost as clv_net_of_acquisition
-    from summary
-    inner join predictions on summary.customer_id = predictions.customer_id
-    left join costs on summary.customer_id = costs.customer_id
+    from predictions
+    left join costs on predictions.customer_id = costs.customer_id
 ),
 
 -- Pareto: a customer is tier A while the customers with a higher predicted CLV hold less than

@@ -115,4 +115,61 @@ describe('model runner', () => {
       db.close();
     }
   });
+
+  it('writes a model through writeModel and makes it a view of the file, read back by the models after it', async () => {
+    const sqlDir = await sqlDirWith({
+      'staging/stg_a.sql': 'select * from source_table',
+      'marts/m.sql': 'select id * 10 as id from stg_a',
+      'marts/n.sql': 'select id + 1 as id from m',
+    });
+    const models = await loadModels(sqlDir, ['source_table']);
+    const db = await openDuckDb({ tempDirectory: join(dir as string, 'duckdb') });
+    try {
+      await db.connection.run('create table source_table as select id::integer as id from range(1, 4) as t(id)');
+      const path = join(dir as string, 'm.parquet');
+      await runModels(db.connection, models, [], {
+        writeModel: async (model) => {
+          if (model.name !== 'm') return undefined;
+          await db.connection.run(`copy (${model.sql}) to '${path}' (format parquet)`);
+          return `select * from read_parquet('${path}')`;
+        },
+      });
+      const kinds = await queryRows(
+        db.connection,
+        "select table_name, table_type from information_schema.tables where table_name in ('m', 'n') order by 1",
+      );
+      expect(kinds).toEqual([
+        { table_name: 'm', table_type: 'VIEW' },
+        { table_name: 'n', table_type: 'BASE TABLE' },
+      ]);
+      // The file holds the rows, so replacing the source afterwards changes nothing downstream of m.
+      await db.connection.run('delete from source_table');
+      expect(await queryRows(db.connection, `select id from read_parquet('${path}') order by id`)).toEqual([{ id: 10 }, { id: 20 }, { id: 30 }]);
+      expect(await queryRows(db.connection, 'select id from m order by id')).toEqual([{ id: 10 }, { id: 20 }, { id: 30 }]);
+      expect(await queryRows(db.connection, 'select id from n order by id')).toEqual([{ id: 11 }, { id: 21 }, { id: 31 }]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('drops a program model that made a view once its last reader has run', async () => {
+    const sqlDir = await sqlDirWith({ 'marts/m.sql': 'select count(*)::integer as n from program_view' });
+    const models = await loadModels(sqlDir, [], [{ name: 'program_view', dependsOn: [], run: async () => undefined }]);
+    const db = await openDuckDb({ tempDirectory: join(dir as string, 'duckdb') });
+    try {
+      const program = {
+        name: 'program_view',
+        dependsOn: [],
+        run: async () => {
+          await db.connection.run('create view program_view as select * from range(5)');
+        },
+      };
+      await runModels(db.connection, models, [program], { keep: ['m'] });
+      const left = await queryRows(db.connection, 'select table_name, table_type from information_schema.tables order by 1');
+      expect(left).toEqual([{ table_name: 'm', table_type: 'BASE TABLE' }]);
+      expect(await queryRows(db.connection, 'select n from m')).toEqual([{ n: 5 }]);
+    } finally {
+      db.close();
+    }
+  });
 });

@@ -179,6 +179,12 @@ export interface RunModelsOptions {
    * a view keeps the tables it reads. Without it, every table stays.
    */
   readonly keep?: readonly string[];
+  /**
+   * Writes a model's rows to a file as they are computed and returns a query reading them back, or
+   * undefined to materialise the model as usual. A written model becomes a view of that query: a table
+   * that is only written out and read a few times costs more to build in memory than to read back.
+   */
+  readonly writeModel?: (model: SqlModel) => Promise<string | undefined>;
 }
 
 /** `keep` and every model a kept view reads, through views of views. */
@@ -202,21 +208,26 @@ export async function runModels(
   programModels: readonly ProgramModel[] = [],
   options: RunModelsOptions = {},
 ): Promise<void> {
-  type Runnable = Node & { tables: readonly string[]; run: () => Promise<void> };
+  type Runnable = Node & { relations: readonly string[]; run: () => Promise<void> };
   const runnables: Runnable[] = [
     ...models.map((m) => ({
       name: m.name,
       layer: m.layer,
       dependsOn: m.dependsOn,
-      tables: m.materialized === 'table' ? [m.name] : [],
+      relations: m.materialized === 'table' ? [m.name] : [],
       run: async () => {
-        await connection.run(`create or replace ${m.materialized} ${quoteIdent(m.name)} as ${m.sql}`);
+        const writtenRows = await options.writeModel?.(m);
+        await connection.run(
+          writtenRows === undefined
+            ? `create or replace ${m.materialized} ${quoteIdent(m.name)} as ${m.sql}`
+            : `create or replace view ${quoteIdent(m.name)} as ${writtenRows}`,
+        );
       },
     })),
     ...programModels.map((p) => ({
       name: p.name,
       dependsOn: p.dependsOn,
-      tables: [p.name, ...(p.alsoProduces ?? [])],
+      relations: [p.name, ...(p.alsoProduces ?? [])],
       run: () => p.run(connection),
     })),
   ];
@@ -238,9 +249,16 @@ export async function runModels(
       const left = (readersLeft.get(dep) ?? 0) - 1;
       readersLeft.set(dep, left);
       if (left > 0 || kept.has(dep)) continue;
-      for (const table of byName.get(dep)?.tables ?? []) await connection.run(`drop table if exists ${quoteIdent(table)}`);
+      for (const relation of byName.get(dep)?.relations ?? []) await dropRelation(connection, relation);
     }
   }
+}
+
+/** Drops a table or a view (a program model may make either), if it is there. */
+async function dropRelation(connection: DuckDBConnection, name: string): Promise<void> {
+  const [found] = await queryRows(connection, `select table_type from information_schema.tables where table_name = $name`, { name });
+  if (found === undefined) return;
+  await connection.run(`drop ${found.table_type === 'VIEW' ? 'view' : 'table'} ${quoteIdent(name)}`);
 }
 
 /** The relations the SQL tests read (models must keep them until the tests have run). */
