@@ -11,7 +11,8 @@ previous_last_orders as (
 ),
 
 first_orders as (
-    select customer_id, first_order_date from int_customer_state
+    select customer_id, first_order_date, date_trunc('month', first_order_date) as cohort_start
+    from int_customer_state
     where first_order_date is not null
 ),
 
@@ -21,7 +22,7 @@ days as (
 
 batch_customer_months as (
     select
-        date_trunc('month', first_orders.first_order_date) as cohort_start,
+        first_orders.cohort_start,
         date_trunc('month', days.order_date) as activity_month,
         days.customer_id,
         sum(days.orders)::bigint as orders,
