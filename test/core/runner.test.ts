@@ -2,14 +2,32 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { openDuckDb, queryRows } from '../../lambdas/core/duckdb.ts';
 import { loadModels, modelsUpstreamOf, orderByDependency, referencedRelations, runModels } from '../../lambdas/core/models/runner.ts';
 
 describe('model runner', () => {
   let dir: string | undefined;
+  let db: Awaited<ReturnType<typeof openDuckDb>> | undefined;
   afterEach(async () => {
+    db?.close();
+    db = undefined;
     if (dir) await rm(dir, { recursive: true, force: true });
   });
+
+  /** A DuckDB connection with its files under the test's folder, closed after the test. */
+  async function connect(): Promise<DuckDBConnection> {
+    db = await openDuckDb({ tempDirectory: join(dir as string, 'duckdb') });
+    return db.connection;
+  }
+
+  /** Every table and view but the test's source table, with its kind. */
+  async function relationKinds(connection: DuckDBConnection) {
+    return queryRows(
+      connection,
+      "select table_name, table_type from information_schema.tables where table_name <> 'source_table' order by 1",
+    );
+  }
 
   async function sqlDirWith(models: Record<string, string>): Promise<string> {
     dir = await mkdtemp(join(tmpdir(), 'models-'));
@@ -76,21 +94,17 @@ describe('model runner', () => {
       'marts/m.sql': 'select * from int_b',
     });
     const models = await loadModels(sqlDir, ['source_table']);
-    const db = await openDuckDb({ tempDirectory: join(dir as string, 'duckdb') });
-    try {
-      await db.connection.run('create table source_table as select 1 as id');
-      const tables = async () =>
-        (await queryRows(db.connection, "select table_name from information_schema.tables where table_name <> 'source_table' order by 1")).map(
-          (r) => String(r.table_name),
-        );
-      await runModels(db.connection, models, [], { keep: ['m', 'int_v'] });
-      // stg_a goes after its last reader (int_w), int_b after m; int_w stays for the kept view int_v.
-      expect(await tables()).toEqual(['int_v', 'int_w', 'm']);
-      expect(orderByDependency(models).map((m) => m.name)).toEqual(['stg_a', 'int_b', 'int_w', 'int_v', 'm']);
-      expect(await queryRows(db.connection, 'select id from m')).toEqual([{ id: 2 }]);
-    } finally {
-      db.close();
-    }
+    const connection = await connect();
+    await connection.run('create table source_table as select 1 as id');
+    const tables = async () =>
+      (await queryRows(connection, "select table_name from information_schema.tables where table_name <> 'source_table' order by 1")).map(
+        (r) => String(r.table_name),
+      );
+    await runModels(connection, models, [], { keep: ['m', 'int_v'] });
+    // stg_a goes after its last reader (int_w), int_b after m; int_w stays for the kept view int_v.
+    expect(await tables()).toEqual(['int_v', 'int_w', 'm']);
+    expect(orderByDependency(models).map((m) => m.name)).toEqual(['stg_a', 'int_b', 'int_w', 'int_v', 'm']);
+    expect(await queryRows(connection, 'select id from m')).toEqual([{ id: 2 }]);
   });
 
   it('creates a model marked `-- materialized: view` as a view and every other model as a table', async () => {
@@ -99,21 +113,13 @@ describe('model runner', () => {
       'intermediate/int_b.sql': '-- a model that mentions materialized: view in prose stays a table\nselect * from stg_a',
     });
     const models = await loadModels(sqlDir, ['source_table']);
-    const db = await openDuckDb({ tempDirectory: join(dir as string, 'duckdb') });
-    try {
-      await db.connection.run('create table source_table as select 1 as id');
-      await runModels(db.connection, models);
-      const kinds = await queryRows(
-        db.connection,
-        "select table_name, table_type from information_schema.tables where table_name in ('stg_a', 'int_b') order by 1",
-      );
-      expect(kinds).toEqual([
-        { table_name: 'int_b', table_type: 'BASE TABLE' },
-        { table_name: 'stg_a', table_type: 'VIEW' },
-      ]);
-    } finally {
-      db.close();
-    }
+    const connection = await connect();
+    await connection.run('create table source_table as select 1 as id');
+    await runModels(connection, models);
+    expect(await relationKinds(connection)).toEqual([
+      { table_name: 'int_b', table_type: 'BASE TABLE' },
+      { table_name: 'stg_a', table_type: 'VIEW' },
+    ]);
   });
 
   it('writes a model through writeModel and makes it a view of the file, read back by the models after it', async () => {
@@ -123,53 +129,41 @@ describe('model runner', () => {
       'marts/n.sql': 'select id + 1 as id from m',
     });
     const models = await loadModels(sqlDir, ['source_table']);
-    const db = await openDuckDb({ tempDirectory: join(dir as string, 'duckdb') });
-    try {
-      await db.connection.run('create table source_table as select id::integer as id from range(1, 4) as t(id)');
-      const path = join(dir as string, 'm.parquet');
-      await runModels(db.connection, models, [], {
-        writeModel: async (model) => {
-          if (model.name !== 'm') return undefined;
-          await db.connection.run(`copy (${model.sql}) to '${path}' (format parquet)`);
-          return `select * from read_parquet('${path}')`;
-        },
-      });
-      const kinds = await queryRows(
-        db.connection,
-        "select table_name, table_type from information_schema.tables where table_name in ('m', 'n') order by 1",
-      );
-      expect(kinds).toEqual([
-        { table_name: 'm', table_type: 'VIEW' },
-        { table_name: 'n', table_type: 'BASE TABLE' },
-      ]);
-      // The file holds the rows, so replacing the source afterwards changes nothing downstream of m.
-      await db.connection.run('delete from source_table');
-      expect(await queryRows(db.connection, `select id from read_parquet('${path}') order by id`)).toEqual([{ id: 10 }, { id: 20 }, { id: 30 }]);
-      expect(await queryRows(db.connection, 'select id from m order by id')).toEqual([{ id: 10 }, { id: 20 }, { id: 30 }]);
-      expect(await queryRows(db.connection, 'select id from n order by id')).toEqual([{ id: 11 }, { id: 21 }, { id: 31 }]);
-    } finally {
-      db.close();
-    }
+    const connection = await connect();
+    await connection.run('create table source_table as select id::integer as id from range(1, 4) as t(id)');
+    const path = join(dir as string, 'm.parquet');
+    await runModels(connection, models, [], {
+      writeModel: async (model) => {
+        if (model.name !== 'm') return undefined;
+        await connection.run(`copy (${model.sql}) to '${path}' (format parquet)`);
+        return `select * from read_parquet('${path}')`;
+      },
+    });
+    expect(await relationKinds(connection)).toEqual([
+      { table_name: 'm', table_type: 'VIEW' },
+      { table_name: 'n', table_type: 'BASE TABLE' },
+      { table_name: 'stg_a', table_type: 'BASE TABLE' },
+    ]);
+    // The file holds the rows, so replacing the source afterwards changes nothing downstream of m.
+    await connection.run('delete from source_table');
+    expect(await queryRows(connection, `select id from read_parquet('${path}') order by id`)).toEqual([{ id: 10 }, { id: 20 }, { id: 30 }]);
+    expect(await queryRows(connection, 'select id from m order by id')).toEqual([{ id: 10 }, { id: 20 }, { id: 30 }]);
+    expect(await queryRows(connection, 'select id from n order by id')).toEqual([{ id: 11 }, { id: 21 }, { id: 31 }]);
   });
 
   it('drops a program model that made a view once its last reader has run', async () => {
     const sqlDir = await sqlDirWith({ 'marts/m.sql': 'select count(*)::integer as n from program_view' });
-    const models = await loadModels(sqlDir, [], [{ name: 'program_view', dependsOn: [], run: async () => undefined }]);
-    const db = await openDuckDb({ tempDirectory: join(dir as string, 'duckdb') });
-    try {
-      const program = {
-        name: 'program_view',
-        dependsOn: [],
-        run: async () => {
-          await db.connection.run('create view program_view as select * from range(5)');
-        },
-      };
-      await runModels(db.connection, models, [program], { keep: ['m'] });
-      const left = await queryRows(db.connection, 'select table_name, table_type from information_schema.tables order by 1');
-      expect(left).toEqual([{ table_name: 'm', table_type: 'BASE TABLE' }]);
-      expect(await queryRows(db.connection, 'select n from m')).toEqual([{ n: 5 }]);
-    } finally {
-      db.close();
-    }
+    const connection = await connect();
+    const program = {
+      name: 'program_view',
+      dependsOn: [],
+      run: async () => {
+        await connection.run('create view program_view as select * from range(5)');
+      },
+    };
+    const models = await loadModels(sqlDir, [], [program]);
+    await runModels(connection, models, [program], { keep: ['m'] });
+    expect(await relationKinds(connection)).toEqual([{ table_name: 'm', table_type: 'BASE TABLE' }]);
+    expect(await queryRows(connection, 'select n from m')).toEqual([{ n: 5 }]);
   });
 });
