@@ -155,6 +155,37 @@ describe('transform', () => {
     ]);
   });
 
+  it('counts lifecycle moves between snapshots: arrivals and departures as none', async () => {
+    // Default rules (new 90 d, at_risk 1 order after 90 d or max(30, 2 x mean gap), churn 365, loyal 4 orders).
+    // 2024-06-30: a (1 order, R 29) new, b (R 20) new, d (R 181, 1 order) at_risk.
+    // A corrected file restates b's order t2 as d's and adds e. 2024-10-31: a R 152 -> at_risk; b has no
+    // orders left -> none; d 2 orders, R 143 <= max(30, 2 x 161), gap 161 <= 365 -> developing; e R 30 -> new.
+    env = await tempLake();
+    const first = join(env.root, 'first.csv');
+    const corrected = join(env.root, 'corrected.csv');
+    await writeFile(first, 'customer_id,transaction_id,order_ts,amount\na,t1,2024-06-01,10\nb,t2,2024-06-10,20\nd,t3,2024-01-01,30\n');
+    await writeFile(corrected, 'customer_id,transaction_id,order_ts,amount\nd,t2,2024-06-10,20\ne,t4,2024-10-01,40\n');
+    const transitions = () =>
+      queryLake(
+        env!.deps,
+        "select strftime(previous_as_of_date, '%Y-%m-%d') as previous, from_stage, to_stage, customers from lifecycle_transitions order by all",
+      );
+    await ingestFiles(env.deps, [source(first)]);
+    await transform(env.deps, { asOfDate: '2024-06-30' });
+    expect(await transitions()).toEqual([
+      { previous: null, from_stage: 'none', to_stage: 'at_risk', customers: 1 },
+      { previous: null, from_stage: 'none', to_stage: 'new', customers: 2 },
+    ]);
+    await ingestFiles(env.deps, [source(corrected)]);
+    await transform(env.deps, { asOfDate: '2024-10-31' });
+    expect(await transitions()).toEqual([
+      { previous: '2024-06-30', from_stage: 'at_risk', to_stage: 'developing', customers: 1 },
+      { previous: '2024-06-30', from_stage: 'new', to_stage: 'at_risk', customers: 1 },
+      { previous: '2024-06-30', from_stage: 'new', to_stage: 'none', customers: 1 },
+      { previous: '2024-06-30', from_stage: 'none', to_stage: 'new', customers: 1 },
+    ]);
+  });
+
   it('defaults as_of_date to the latest order date and keeps earlier dates', async () => {
     env = await tempLake();
     await ingestFiles(env.deps, [source(handWorked)]);
