@@ -534,7 +534,7 @@ export async function runTransform(
         await checkMartColumns(ctx, spec, model.sql);
         const path = join(runDir, `${spec.name}.parquet`);
         writtenMarts.set(spec.name, { path, rows: await writeMart(ctx, spec, `(${model.sql})`, path) });
-        return `select * from read_parquet(${quoteLiteral(path)})`;
+        return `select * from read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`;
       },
     });
     ctx.progress('running SQL tests');
