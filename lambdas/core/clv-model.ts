@@ -233,7 +233,7 @@ async function writePairForecasts(
   const xs = Float64Array.from(x);
   const ts = Float64Array.from(T);
   const forecast = purchasesIfAlive(params, xs, ts, options);
-  await connection.run(`create or replace table clv_pair_forecasts (x double, t double,
+  await connection.run(`create or replace temp table clv_pair_forecasts (x double, t double,
     horizon_purchases double, discounted_purchases double)`);
   await appendColumns(connection, 'clv_pair_forecasts', [DOUBLE, DOUBLE, DOUBLE, DOUBLE], [
     xs,
