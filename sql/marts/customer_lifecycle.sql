@@ -9,7 +9,7 @@ known_customers as (
 ),
 
 previous as (
-    select * from previous_customer_lifecycle
+    select customer_id, lifecycle_stage, stage_since from previous_customer_lifecycle
 ),
 
 run_params as (
@@ -35,6 +35,8 @@ population as (
 staged as (
     select
         population.*,
+        previous.lifecycle_stage as previous_stage,
+        previous.stage_since as previous_stage_since,
         greatest(run_params.at_risk_min_days, run_params.at_risk_factor * population.mean_gap_days) as at_risk_threshold_days,
         case
             when is_prospect then 'prospect'
@@ -55,6 +57,8 @@ staged as (
         run_params.as_of_date
     from population
     cross join run_params
+    -- Joined here, before the explanations are formatted, so the join carries narrow rows.
+    left join previous on population.customer_id = previous.customer_id
 ),
 
 explained as (
@@ -107,13 +111,12 @@ final as (
         explained.gap_before_last_days,
         explained.first_order_date,
         explained.last_order_date,
-        previous.lifecycle_stage as previous_stage,
+        explained.previous_stage,
         case
-            when previous.lifecycle_stage = explained.lifecycle_stage then previous.stage_since
+            when explained.previous_stage = explained.lifecycle_stage then explained.previous_stage_since
             else explained.as_of_date
         end as stage_since
     from explained
-    left join previous on explained.customer_id = previous.customer_id
 )
 
 select * from final
