@@ -7,6 +7,7 @@ import { quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
 import { lakeKeys } from './lake.ts';
 import {
   loadModels,
+  ModelRunError,
   modelsUpstreamOf,
   relationsSqlTestsRead,
   runModels,
@@ -196,7 +197,7 @@ async function writeStateTables(
     await mkdir(tableDir, { recursive: true });
     if (!table.appendedByOrderMonth) {
       const path = join(tableDir, `${spec.name}.parquet`);
-      await writeMart(ctx, spec, quoteIdent(model), path);
+      await writeStateTable(ctx, spec, model, path);
       files[spec.name] = [{ key: `${keyFolder(spec.name)}${spec.name}.parquet`, written: path }];
       continue;
     }
@@ -425,7 +426,7 @@ async function checkMartColumns(ctx: TransformContext, spec: TableSpec, sql: str
   const missing = declared.filter((c) => !actual.includes(c));
   const extra = actual.filter((c) => !declared.includes(c));
   if (missing.length > 0 || extra.length > 0) {
-    throw new TransformError(
+    throw new ModelRunError(
       `model ${spec.name} does not match its schema: ${missing.length ? `missing ${missing.join(', ')}` : ''}${
         missing.length && extra.length ? '; ' : ''
       }${extra.length ? `undeclared ${extra.join(', ')}` : ''}`,
@@ -442,21 +443,43 @@ function castsTo(spec: TableSpec): string {
 }
 
 /**
- * Writes a relation (a model's name or its query in parentheses) cast to the schema source's types.
- * Rows are not sorted: at a million customers a sort per table costs more than the write.
+ * Writes a relation (a model's name or its query in parentheses) cast to the schema source's types and
+ * returns the rows written. Rows are not sorted: at a million customers a sort per table costs more
+ * than the write.
  */
-async function writeMart(ctx: TransformContext, spec: TableSpec, relation: string, path: string): Promise<number> {
-  let written: Record<string, unknown> | undefined;
-  try {
-    // COPY reports the rows it wrote, so a model that is a view is not computed a second time to count them.
-    [written] = await queryRows(
-      ctx.connection,
-      `copy (select ${castsTo(spec)} from ${relation}) to ${quoteLiteral(path)} (format parquet, ${OUTPUT_PARQUET})`,
-    );
-  } catch (error) {
-    throw new TransformError(`model ${spec.name} cannot be cast to its schema: ${(error as Error).message.split('\n')[0]}`);
-  }
+async function writeCast(ctx: TransformContext, spec: TableSpec, relation: string, path: string): Promise<number> {
+  // COPY reports the rows it wrote, so a model that is a view is not computed a second time to count them.
+  const [written] = await queryRows(
+    ctx.connection,
+    `copy (select ${castsTo(spec)} from ${relation}) to ${quoteLiteral(path)} (format parquet, ${OUTPUT_PARQUET})`,
+  );
   return Number(written?.Count ?? 0);
+}
+
+/** Writes a state model's table; the table exists, so what can fail is the cast to the schema's types. */
+async function writeStateTable(ctx: TransformContext, spec: TableSpec, model: string, path: string): Promise<void> {
+  try {
+    await writeCast(ctx, spec, quoteIdent(model), path);
+  } catch (error) {
+    throw new TransformError(`model ${model} cannot be cast to the ${spec.name} schema: ${firstLine(error)}`);
+  }
+}
+
+/**
+ * Computes a mart model straight into its file. Its query runs inside the write, so a failure is the
+ * model's own or its cast to the schema's types; DuckDB's message says which.
+ */
+async function writeMartModel(ctx: TransformContext, spec: TableSpec, model: SqlModel, path: string): Promise<number> {
+  await checkMartColumns(ctx, spec, model.sql);
+  try {
+    return await writeCast(ctx, spec, `(${model.sql})`, path);
+  } catch (error) {
+    throw new ModelRunError(`model ${model.name} failed: ${firstLine(error)}`);
+  }
+}
+
+function firstLine(error: unknown): string {
+  return (error as Error).message.split('\n')[0] ?? '';
 }
 
 /**
@@ -531,9 +554,8 @@ export async function runTransform(
       writeModel: async (model) => {
         const spec = martSpecs.get(model.name);
         if (spec === undefined) return undefined;
-        await checkMartColumns(ctx, spec, model.sql);
         const path = join(runDir, `${spec.name}.parquet`);
-        writtenMarts.set(spec.name, { path, rows: await writeMart(ctx, spec, `(${model.sql})`, path) });
+        writtenMarts.set(spec.name, { path, rows: await writeMartModel(ctx, spec, model, path) });
         return `select * from read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`;
       },
     });

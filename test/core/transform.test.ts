@@ -239,6 +239,25 @@ describe('transform', () => {
     );
   });
 
+  it('names a mart model that fails while it is computed, and publishes nothing', async () => {
+    env = await tempLake();
+    await ingestFiles(env.deps, [source(handWorked)]);
+    const sqlDir = join(env.root, 'sql');
+    await cp(defaultSqlDir, sqlDir, { recursive: true });
+    const model = join(sqlDir, 'marts', 'cohort_retention.sql');
+    await writeFile(
+      model,
+      (await readFile(model, 'utf8')).replace(
+        'observable_months.cohort_size,',
+        "observable_months.cohort_size + error('cohort size unknown')::integer as cohort_size,",
+      ),
+    );
+    const failure = transform({ ...env.deps, sqlDir });
+    await expect(failure).rejects.toThrow(/model cohort_retention failed: Invalid Input Error: cohort size unknown$/);
+    await expect(failure).rejects.not.toThrow(/cast/);
+    expect(await env.lake.list('marts/')).toEqual([]);
+  });
+
   it('fails clearly when the lake has no curated data', async () => {
     env = await tempLake();
     await expect(transform(env.deps)).rejects.toThrow(/no curated transactions in .*: ingest transaction files first/);

@@ -241,7 +241,8 @@ export async function runModels(
     try {
       await node.run();
     } catch (error) {
-      if (error instanceof ModelGraphError) throw error;
+      // A writeModel hook may already have said what failed.
+      if (error instanceof ModelGraphError || error instanceof ModelRunError) throw error;
       throw new ModelRunError(`model ${node.name} failed: ${(error as Error).message.split('\n')[0]}`);
     }
     if (!kept) continue;
