@@ -18,6 +18,15 @@ async function martContents(deps: Parameters<typeof queryLake>[0]): Promise<Reco
   return contents;
 }
 
+/** A copy of the SQL models under `root` whose cohort_retention selects `replacement` for its cohort_size column. */
+async function sqlDirWithCohortSize(root: string, replacement: string): Promise<string> {
+  const sqlDir = join(root, 'sql');
+  await cp(defaultSqlDir, sqlDir, { recursive: true });
+  const model = join(sqlDir, 'marts', 'cohort_retention.sql');
+  await writeFile(model, (await readFile(model, 'utf8')).replace('observable_months.cohort_size,', replacement));
+  return sqlDir;
+}
+
 describe('transform', () => {
   let env: Awaited<ReturnType<typeof tempLake>> | undefined;
   afterEach(async () => {
@@ -230,10 +239,7 @@ describe('transform', () => {
   it('rejects a model whose output does not match the schema source', async () => {
     env = await tempLake();
     await ingestFiles(env.deps, [source(handWorked)]);
-    const sqlDir = join(env.root, 'sql');
-    await cp(defaultSqlDir, sqlDir, { recursive: true });
-    const model = join(sqlDir, 'marts', 'cohort_retention.sql');
-    await writeFile(model, (await readFile(model, 'utf8')).replace('observable_months.cohort_size,', ''));
+    const sqlDir = await sqlDirWithCohortSize(env.root, '');
     await expect(transform({ ...env.deps, sqlDir })).rejects.toThrow(
       'model cohort_retention does not match its schema: missing cohort_size',
     );
@@ -242,15 +248,9 @@ describe('transform', () => {
   it('names a mart model that fails while it is computed, and publishes nothing', async () => {
     env = await tempLake();
     await ingestFiles(env.deps, [source(handWorked)]);
-    const sqlDir = join(env.root, 'sql');
-    await cp(defaultSqlDir, sqlDir, { recursive: true });
-    const model = join(sqlDir, 'marts', 'cohort_retention.sql');
-    await writeFile(
-      model,
-      (await readFile(model, 'utf8')).replace(
-        'observable_months.cohort_size,',
-        "observable_months.cohort_size + error('cohort size unknown')::integer as cohort_size,",
-      ),
+    const sqlDir = await sqlDirWithCohortSize(
+      env.root,
+      "observable_months.cohort_size + error('cohort size unknown')::integer as cohort_size,",
     );
     const failure = transform({ ...env.deps, sqlDir });
     await expect(failure).rejects.toThrow(/model cohort_retention failed: Invalid Input Error: cohort size unknown$/);
