@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { openLake } from '../adapters/open-lake.ts';
 import { loadConfigFile, parseConfig, type PipelineConfig } from '../core/config.ts';
-import { openDuckDb, queryRows, quoteLiteral } from '../core/duckdb.ts';
+import { firstLine, openDuckDb, queryRows, quoteLiteral } from '../core/duckdb.ts';
 import { segmentSummaryTable } from '../core/schema/tables.ts';
 import { generateTransactions, GENERATE_DEFAULTS } from '../core/generate.ts';
 import { formatFromName } from '../core/ingest/source-file.ts';
@@ -218,7 +218,7 @@ export function buildProgram(): Command {
         const reader = await duck.connection.runAndReadAll(sql);
         printRows(reader.columnNames(), reader.getRowObjectsJson(), options.format);
       } catch (error) {
-        throw new CliError(`query failed: ${(error as Error).message.split('\n')[0]}`);
+        throw new CliError(`query failed: ${firstLine(error)}`);
       } finally {
         duck.close();
       }
@@ -268,8 +268,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`lifecycle-lake: ${message.split('\n')[0]}`);
+    console.error(`lifecycle-lake: ${firstLine(error)}`);
     return 1;
   } finally {
     // This process's downloads and DuckDB spill files; the lake itself lives elsewhere.

@@ -53,6 +53,12 @@ export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
+/** The first line of an error's message: DuckDB puts its context (the query, a caret) on the lines after. */
+export function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}
+
 /** Rows as JS values: DECIMAL and DOUBLE as number, DATE/TIMESTAMP as Date, BIGINT as bigint (cast counts to INTEGER). */
 export async function queryRows(
   connection: DuckDBConnection,

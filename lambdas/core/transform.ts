@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { DATE, DOUBLE, INTEGER, VARCHAR, dateValue } from '@duckdb/node-api';
 import type { CoreContext } from './context.ts';
-import { quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
+import { firstLine, quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
 import { lakeKeys } from './lake.ts';
 import {
   loadModels,
@@ -476,10 +476,6 @@ async function writeMartModel(ctx: TransformContext, spec: TableSpec, model: Sql
   } catch (error) {
     throw new ModelRunError(`model ${model.name} failed: ${firstLine(error)}`);
   }
-}
-
-function firstLine(error: unknown): string {
-  return (error as Error).message.split('\n')[0] ?? '';
 }
 
 /**

@@ -13,7 +13,7 @@ import {
 } from '@duckdb/node-api';
 import type { PipelineConfig } from '../config.ts';
 import type { CoreContext } from '../context.ts';
-import { quoteIdent, quoteLiteral, queryRows } from '../duckdb.ts';
+import { firstLine, quoteIdent, quoteLiteral, queryRows } from '../duckdb.ts';
 import { lakeKeys } from '../lake.ts';
 import { readSqlFile } from '../sql-files.ts';
 import { acquisitionCostsTable, customersTable, quarantineTable, transactionsTable, type TableSpec } from '../schema/tables.ts';
@@ -279,13 +279,10 @@ async function loadRows(ctx: IngestContext, file: SourceFile, format: SourceForm
         select rowid + 1 as source_row, to_json(p) as record_json, null::varchar as reject_reason, p.* from ingest_parsed p`);
     }
   } catch (error) {
-    throw new UnreadableFileError(`${file.name}: cannot be read as ${format.toUpperCase()}: ${firstLine((error as Error).message)}`);
+    throw new UnreadableFileError(`${file.name}: cannot be read as ${format.toUpperCase()}: ${firstLine(error)}`);
   }
 }
 
-function firstLine(message: string): string {
-  return message.split('\n')[0] ?? message;
-}
 
 /** Builds `ingest_source`: `<canonical>_raw` text columns, named per the config's column mapping. */
 async function mapColumns(ctx: IngestContext, file: SourceFile, format: SourceFormat, kind: FileKind): Promise<void> {

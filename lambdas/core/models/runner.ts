@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { quoteIdent, queryRows } from '../duckdb.ts';
+import { firstLine, quoteIdent, queryRows } from '../duckdb.ts';
 import { readSqlFile } from '../sql-files.ts';
 
 export const MODEL_LAYERS = ['staging', 'intermediate', 'marts'] as const;
@@ -243,7 +243,7 @@ export async function runModels(
     } catch (error) {
       // A writeModel hook may already have said what failed.
       if (error instanceof ModelGraphError || error instanceof ModelRunError) throw error;
-      throw new ModelRunError(`model ${node.name} failed: ${(error as Error).message.split('\n')[0]}`);
+      throw new ModelRunError(`model ${node.name} failed: ${firstLine(error)}`);
     }
     if (!kept) continue;
     for (const dep of node.dependsOn) {
