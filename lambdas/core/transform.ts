@@ -178,10 +178,39 @@ async function createPreviousStateViews(
   }
 }
 
+/** Where a whole state table's file goes under a run's (or a rebuild batch's) state folder. */
+function wholeStatePath(dir: string, spec: TableSpec): string {
+  return join(dir, spec.name, `${spec.name}.parquet`);
+}
+
 /**
- * Writes this run's rows of every state table under `dir`, each with the lake key it gets under
- * `keyFolder(table)`: a whole table as one file, a table appended by order month as a file per month
- * named after `part` (so the parts of one run never share a name).
+ * Computes a whole state table's model straight into its file under `dir`, as marts are: the table
+ * is read a few times, and the merged state in memory would hold a row per customer for the whole
+ * run. Returns the query that reads the file back, or undefined for a model that is no such table.
+ */
+async function writeWholeStateModel(ctx: TransformContext, model: SqlModel, dir: string): Promise<string | undefined> {
+  const table = stateTables.find((t) => t.model === model.name && !t.appendedByOrderMonth);
+  if (table === undefined) return undefined;
+  const path = wholeStatePath(dir, table.spec);
+  await mkdir(join(dir, table.spec.name), { recursive: true });
+  try {
+    await writeCast(ctx, table.spec, `(${model.sql})`, path);
+  } catch (error) {
+    throw new ModelRunError(`model ${model.name} failed: ${firstLine(error)}`);
+  }
+  return readWrittenFile(path);
+}
+
+/** A written model's file as a relation; like every lake read, not taking key=value folders as columns. */
+function readWrittenFile(path: string): string {
+  return `select * from read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`;
+}
+
+/**
+ * This run's rows of every state table under `dir`, each with the lake key it gets under
+ * `keyFolder(table)`: a whole table is the one file its model was written to (writeWholeStateModel);
+ * a table appended by order month is written here as a file per month named after `part` (so the
+ * parts of one run never share a name).
  */
 async function writeStateTables(
   ctx: TransformContext,
@@ -192,15 +221,13 @@ async function writeStateTables(
   const files: Record<string, StateFile[]> = {};
   for (const table of stateTables) {
     const { spec, model } = table;
+    if (!table.appendedByOrderMonth) {
+      files[spec.name] = [{ key: `${keyFolder(spec.name)}${spec.name}.parquet`, written: wholeStatePath(dir, spec) }];
+      continue;
+    }
     ctx.progress(`writing ${spec.name}`);
     const tableDir = join(dir, spec.name);
     await mkdir(tableDir, { recursive: true });
-    if (!table.appendedByOrderMonth) {
-      const path = join(tableDir, `${spec.name}.parquet`);
-      await writeStateTable(ctx, spec, model, path);
-      files[spec.name] = [{ key: `${keyFolder(spec.name)}${spec.name}.parquet`, written: path }];
-      continue;
-    }
     const written = await queryRows(
       ctx.connection,
       `copy (select ${castsTo(spec)}, strftime(order_date, '%Y-%m') as order_month from ${quoteIdent(model)})
@@ -248,11 +275,13 @@ async function mergeRebuildBatches(
     ctx.progress(`batch ${i + 1} of ${batches.length}: orders up to ${batch.upTo}`);
     await createPreviousStateViews(ctx, state, batch.upTo, batch.after);
     await createParams(ctx, batch.upTo, undefined, batch.after);
+    const batchDir = join(dir, String(i + 1));
     await runModels(ctx.connection, stateModels, [], {
       onModel: (name) => ctx.progress(`model ${name}`),
       keep: stateTables.map((s) => s.model),
+      writeModel: (model) => writeWholeStateModel(ctx, model, batchDir),
     });
-    const added = await writeStateTables(ctx, join(dir, String(i + 1)), keyFolder, `batch${i + 1}`);
+    const added = await writeStateTables(ctx, batchDir, keyFolder, `batch${i + 1}`);
     // Whole tables replace the earlier batch's; files appended by month add to them.
     const replaced = stateTables.filter((t) => !t.appendedByOrderMonth).flatMap((t) => state[t.spec.name] ?? []);
     state = Object.fromEntries(
@@ -456,15 +485,6 @@ async function writeCast(ctx: TransformContext, spec: TableSpec, relation: strin
   return Number(written?.Count ?? 0);
 }
 
-/** Writes a state model's table; the table exists, so what can fail is the cast to the schema's types. */
-async function writeStateTable(ctx: TransformContext, spec: TableSpec, model: string, path: string): Promise<void> {
-  try {
-    await writeCast(ctx, spec, quoteIdent(model), path);
-  } catch (error) {
-    throw new TransformError(`model ${model} cannot be cast to the ${spec.name} schema: ${firstLine(error)}`);
-  }
-}
-
 /**
  * Computes a mart model straight into its file. Its query runs inside the write, so a failure is the
  * model's own or its cast to the schema's types; DuckDB's message says which.
@@ -540,8 +560,9 @@ export async function runTransform(
       previous?.snapshot.tables[customerLifecycleTable.name],
     );
     await createPreviousStateViews(ctx, previousState, asOfDate, stateAsOfDate);
-    // Marts are written as they are computed (the SQL tests and later marts read the files back) and
-    // uploaded once the tests pass.
+    // Marts and whole state tables are written as they are computed (the SQL tests and later models
+    // read the files back) and uploaded once the tests pass.
+    const stateDir = join(runDir, 'state');
     const martSpecs = new Map(martTables.map((spec) => [spec.name, spec]));
     const writtenMarts = new Map<string, { path: string; rows: number }>();
     await runModels(ctx.connection, models, programModels, {
@@ -549,10 +570,10 @@ export async function runTransform(
       keep: [...martTables.map((t) => t.name), ...stateTables.map((s) => s.model), ...(await relationsSqlTestsRead(ctx.sqlDir))],
       writeModel: async (model) => {
         const spec = martSpecs.get(model.name);
-        if (spec === undefined) return undefined;
+        if (spec === undefined) return writeWholeStateModel(ctx, model, stateDir);
         const path = join(runDir, `${spec.name}.parquet`);
         writtenMarts.set(spec.name, { path, rows: await writeMartModel(ctx, spec, model, path) });
-        return `select * from read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`;
+        return readWrittenFile(path);
       },
     });
     ctx.progress('running SQL tests');
@@ -568,7 +589,7 @@ export async function runTransform(
       uploaded.push(key);
       tables.push({ name: spec.name, rows: written.rows, key });
     }
-    const added = await writeStateTables(ctx, join(runDir, 'state'), stateKeyFolder, 'run');
+    const added = await writeStateTables(ctx, stateDir, stateKeyFolder, 'run');
     const state: Record<string, string[]> = {};
     for (const { spec, appendedByOrderMonth } of stateTables) {
       let files = added[spec.name] ?? [];

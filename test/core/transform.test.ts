@@ -258,6 +258,23 @@ describe('transform', () => {
     expect(await env.lake.list('marts/')).toEqual([]);
   });
 
+  it('names a state model that fails while it is written, and publishes no mart or state', async () => {
+    env = await tempLake();
+    await ingestFiles(env.deps, [source(handWorked)]);
+    const sqlDir = join(env.root, 'sql');
+    await cp(defaultSqlDir, sqlDir, { recursive: true });
+    const model = join(sqlDir, 'intermediate', 'int_customer_state.sql');
+    const orders = 'coalesce(previous.orders, 0) + coalesce(batch.orders, 0) as orders,';
+    const stateSql = await readFile(model, 'utf8');
+    expect(stateSql).toContain(orders);
+    await writeFile(model, stateSql.replace(orders, orders.replace(' as orders', " + error('orders unknown')::integer as orders")));
+
+    const failure = transform({ ...env.deps, sqlDir });
+    await expect(failure).rejects.toThrow(/model int_customer_state failed: Invalid Input Error: orders unknown$/);
+    expect(await env.lake.list('marts/')).toEqual([]);
+    expect(await env.lake.list('state/')).toEqual([]);
+  });
+
   it('fails clearly when the lake has no curated data', async () => {
     env = await tempLake();
     await expect(transform(env.deps)).rejects.toThrow(/no curated transactions in .*: ingest transaction files first/);
