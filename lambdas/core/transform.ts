@@ -193,11 +193,7 @@ async function writeWholeStateModel(ctx: TransformContext, model: SqlModel, dir:
   if (table === undefined) return undefined;
   const path = wholeStatePath(dir, table.spec);
   await mkdir(join(dir, table.spec.name), { recursive: true });
-  try {
-    await writeCast(ctx, table.spec, `(${model.sql})`, path);
-  } catch (error) {
-    throw new ModelRunError(`model ${model.name} failed: ${firstLine(error)}`);
-  }
+  await writeModelCast(ctx, table.spec, model, path);
   return readWrittenFile(path);
 }
 
@@ -486,16 +482,21 @@ async function writeCast(ctx: TransformContext, spec: TableSpec, relation: strin
 }
 
 /**
- * Computes a mart model straight into its file. Its query runs inside the write, so a failure is the
- * model's own or its cast to the schema's types; DuckDB's message says which.
+ * Computes a model straight into its file, cast to `spec`. Its query runs inside the write, so a
+ * failure is the model's own or its cast to the schema's types; DuckDB's message says which.
  */
-async function writeMartModel(ctx: TransformContext, spec: TableSpec, model: SqlModel, path: string): Promise<number> {
-  await checkMartColumns(ctx, spec, model.sql);
+async function writeModelCast(ctx: TransformContext, spec: TableSpec, model: SqlModel, path: string): Promise<number> {
   try {
     return await writeCast(ctx, spec, `(${model.sql})`, path);
   } catch (error) {
     throw new ModelRunError(`model ${model.name} failed: ${firstLine(error)}`);
   }
+}
+
+/** Computes a mart model into its file once its columns are checked against the schema source. */
+async function writeMartModel(ctx: TransformContext, spec: TableSpec, model: SqlModel, path: string): Promise<number> {
+  await checkMartColumns(ctx, spec, model.sql);
+  return writeModelCast(ctx, spec, model, path);
 }
 
 /**
