@@ -200,9 +200,9 @@ export function sizingMarkdown(sizing: readonly SizingRow[]): string {
         row.memoryMb === undefined ? '—' : formatCount(row.memoryMb),
         row.memoryMb === undefined ? '—' : (row.duckdbMemoryLimit ?? 'default (70 %)'),
         row.ephemeralStorageMb === undefined ? '—' : formatCount(row.ephemeralStorageMb),
-        formatCount(row.fullRebuildSeconds),
+        row.fullRebuildSeconds === undefined ? '—' : formatCount(row.fullRebuildSeconds),
         row.incrementalSeconds === undefined ? '—' : formatCount(row.incrementalSeconds),
-        row.fitsDefaultFunction ? 'yes' : 'no',
+        row.fitsDefaultFunction === undefined ? '—' : row.fitsDefaultFunction ? 'yes' : 'no',
         row.note ?? '',
       ]),
     ),
@@ -215,7 +215,7 @@ export function sizingMarkdown(sizing: readonly SizingRow[]): string {
       '+ state + spill at that limit), in 512 MB steps. Durations: the memory-limited full transform and the ' +
       'incremental transform measured here on 2 cores, scaled by 2 ÷ vCPUs below 3,538 MB (Lambda gives a vCPU per ' +
       '1,769 MB; no gain assumed above 2). Default function: the transform Lambda as deployed (10,240 MB, /tmp ' +
-      '10,240 MB, 900 s, 70 % to DuckDB).',
+      '10,240 MB, 900 s, 70 % to DuckDB). Nothing is derived past twice the largest size measured.',
   ].join('\n\n');
 }
 

@@ -15,6 +15,8 @@
  * - Duration: the memory-limited transform (full rebuild) and the incremental transform as measured
  *   on the bench machine (2 cores); Lambda gives one vCPU per 1,769 MB, so below 3,538 MB times are
  *   scaled by 2 / vCPUs (no gain is assumed from more than 2).
+ * - Nothing is derived for more than twice the largest size measured: a straight line from small runs
+ *   (from one that never spilled, the RSS per row) says little about a lake ten times larger.
  */
 
 export interface ScalingPoint {
@@ -33,16 +35,17 @@ export interface ScalingPoint {
 
 export interface SizingRow {
   readonly transactions: number;
-  readonly basis: 'measured' | 'interpolated' | 'extrapolated';
+  /** 'not derived': more than MAX_EXTRAPOLATION times the largest size measured; the row holds no figures. */
+  readonly basis: 'measured' | 'interpolated' | 'extrapolated' | 'not derived';
   /** Lambda MB (MiB); absent when no Lambda size fits. */
   readonly memoryMb?: number;
   /** The `pipeline.duckdb.memoryLimit` to set; absent when the function's 70 % default fits. */
   readonly duckdbMemoryLimit?: string;
   readonly ephemeralStorageMb?: number;
-  readonly fullRebuildSeconds: number;
+  readonly fullRebuildSeconds?: number;
   readonly incrementalSeconds?: number;
   /** Whether the transform function's default size (10,240 MB memory and /tmp, 70 % to DuckDB) holds it. */
-  readonly fitsDefaultFunction: boolean;
+  readonly fitsDefaultFunction?: boolean;
   readonly note?: string;
 }
 
@@ -58,6 +61,8 @@ const STORAGE_MARGIN = 1.5;
 const MEMORY_STEP_MB = 256;
 /** A measured size counts as the target size within this relative distance. */
 const SAME_SIZE = 0.05;
+/** How far past the largest measured size rows are derived. */
+export const MAX_EXTRAPOLATION = 2;
 
 /** y at `rows` along measured (rows, y) points: linear between them, the last segment's line beyond. */
 export function scale(points: readonly { rows: number; y: number }[], rows: number): number {
@@ -121,7 +126,14 @@ export function deriveSizing(points: readonly ScalingPoint[], targets: readonly 
   const smallest = Math.min(...points.map((p) => p.rows));
   const largest = Math.max(...points.map((p) => p.rows));
   const incrementalPoints = points.filter((p) => p.incrementalTransformSeconds !== undefined);
-  return targets.map((rows) => {
+  return targets.map((rows): SizingRow => {
+    if (rows > MAX_EXTRAPOLATION * largest) {
+      return {
+        transactions: rows,
+        basis: 'not derived',
+        note: `over ${MAX_EXTRAPOLATION}× the largest size measured: run the bench with --sizes up to at least ${rows / MAX_EXTRAPOLATION / 1e6}m`,
+      };
+    }
     const along = (pick: (p: ScalingPoint) => number, from: readonly ScalingPoint[] = points) =>
       Math.max(0, scale(from.map((p) => ({ rows: p.rows, y: pick(p) })), rows));
     const basis = points.some((p) => Math.abs(p.rows / rows - 1) < SAME_SIZE)

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { deriveSizing, scale, type ScalingPoint } from '../../bench/sizing.ts';
+
+describe('scale', () => {
+  it('runs through zero from a single point, linearly between points and along the last segment beyond', () => {
+    expect(scale([{ rows: 10, y: 4 }], 25)).toBe(10);
+    const points = [
+      { rows: 30, y: 9 },
+      { rows: 10, y: 5 },
+    ];
+    expect(scale(points, 20)).toBe(7);
+    expect(scale(points, 50)).toBe(13);
+    expect(scale(points, 10)).toBe(5);
+  });
+});
+
+/** A 10M-transaction run that spilled 1 GB under a 1 GB DuckDB limit. */
+const spilledAt10M: ScalingPoint = {
+  rows: 10e6,
+  lakeBytes: 0.5e9,
+  incrementalTransformSeconds: 5,
+  limited: { memoryLimitBytes: 1e9, transformSeconds: 20, transformMaxRssBytes: 1.5e9, peakSpillBytes: 1e9 },
+};
+
+describe('deriveSizing', () => {
+  it('sizes a measured point by hand: DuckDB at its limit plus the memory outside it, /tmp for lake and spill', () => {
+    const [row] = deriveSizing([spilledAt10M], [10e6]);
+    // Outside DuckDB 1.5 − 1 = 0.5 GB; the process needs 1.5 GB within 90 %: 1.6667e9 B = 1,589.5 MiB → 1,792.
+    expect(row?.basis).toBe('measured');
+    expect(row?.memoryMb).toBe(1792);
+    // 70 % of 1,792 MiB is 1,315,333,734 B, but 90 % less the 0.5 GB outside DuckDB leaves 1,191,143,373 B.
+    expect(row?.duckdbMemoryLimit).toBe('1.1GB');
+    // DuckDB wants 1 + 1 = 2 GB: 808,856,627 B spill; 1.5 × (0.5e9 + spill) = 1,872.3 MiB → 2,048 in 512 steps.
+    expect(row?.ephemeralStorageMb).toBe(2048);
+    // 1,792 MB is 1,792 / 1,769 vCPUs: times scale by 2 / 1.0130 = 1.9743.
+    expect(row?.fullRebuildSeconds).toBeCloseTo((20 * 2 * 1769) / 1792, 9);
+    expect(row?.incrementalSeconds).toBeCloseTo((5 * 2 * 1769) / 1792, 9);
+    // The default 10,240 MB function: 0.5 + 2 GB of RSS, no spill, 1.5 × 0.5 GB of /tmp.
+    expect(row?.fitsDefaultFunction).toBe(true);
+    expect(row?.note).toBeUndefined();
+  });
+
+  it('derives up to twice the largest size measured and nothing beyond', () => {
+    const rows = deriveSizing([spilledAt10M], [20e6, 25e6]);
+    expect(rows[0]?.basis).toBe('extrapolated');
+    // Through zero: 1 GB outside DuckDB, 4 GB wanted by it; the process needs 1 + 1 GB within 90 %:
+    // 2,119.3 MiB → 2,304 in 256 MB steps, where /tmp (1.5 × (1 GB + 2.83 GB of spill)) still fits.
+    expect(rows[0]?.memoryMb).toBe(2304);
+    expect(rows[0]?.fullRebuildSeconds).toBeCloseTo(40 * (2 * 1769) / 2304, 9);
+    expect(rows[1]).toEqual({
+      transactions: 25e6,
+      basis: 'not derived',
+      note: 'over 2× the largest size measured: run the bench with --sizes up to at least 12.5m',
+    });
+  });
+
+  it('says no Lambda holds a size whose memory would pass 10,240 MB', () => {
+    const heavy: ScalingPoint = {
+      ...spilledAt10M,
+      limited: { ...spilledAt10M.limited, transformMaxRssBytes: 11e9 },
+    };
+    const [row] = deriveSizing([heavy], [10e6]);
+    expect(row?.memoryMb).toBeUndefined();
+    expect(row?.fitsDefaultFunction).toBe(false);
+    expect(row?.note).toBe('no Lambda size holds it: memory or /tmp above 10,240 MB');
+  });
+});
