@@ -1,5 +1,6 @@
 /** The bench's results: their shape in bench/results/<date>.json, medians, and the Markdown tables. */
-import type { BaselineMeasurement, LakeWriteMeasurement, IngestMeasurement, TransformMeasurement, TransformStages } from './measure.ts';
+import type { BaselineMeasurement, LakeWriteMeasurement, IngestMeasurement, TransformMeasurement } from './measure.ts';
+import type { TransformStages } from './stages.ts';
 import type { SizingRow } from './sizing.ts';
 import type { SplitFiles } from './split.ts';
 
