@@ -286,8 +286,8 @@ export function renderMarkdown(report: BenchReport): string {
       ),
       'From the steps the pipeline reports, each lasting until the next. SQL models: every model step except ' +
         '`clv_predictions` (the CLV fit and its forecasts per (x, T) pair), each mart and whole state table written ' +
-        'to Parquet in its step. Publish: the SQL tests, uploading the marts, writing the daily revenue by month, ' +
-        'uploading the state, and moving the pointer' +
+        'to Parquet (and its upload started) in its step. Publish: the SQL tests, writing the daily revenue by month, ' +
+        'waiting for the uploads begun as files were written, and moving the pointer' +
         (withFull[0]!.full!.lastModelInPublish
           ? `, plus the last model (\`${withFull[0]!.full!.lastModelInPublish}\`), because the pipeline reports nothing ` +
             'between it and publication'

@@ -12,7 +12,7 @@ export interface TransformStages {
   /** The clv_predictions step: BG/NBD and Gamma-Gamma fits and the forecasts per (x, T) pair. */
   readonly clvFit: number;
   /**
-   * The SQL tests, uploading the marts, writing the daily revenue by month, uploading the state, and moving the publication pointer;
+   * The SQL tests, writing the daily revenue by month, waiting for the uploads begun as files were written, and moving the pointer;
    * also the last model when the pipeline reports no step between it and publication.
    */
   readonly publish: number;

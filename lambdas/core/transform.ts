@@ -4,7 +4,7 @@ import { join, relative, sep } from 'node:path';
 import { DATE, DOUBLE, INTEGER, VARCHAR, dateValue } from '@duckdb/node-api';
 import type { CoreContext } from './context.ts';
 import { firstLine, quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
-import { lakeKeys } from './lake.ts';
+import { lakeKeys, type Lake } from './lake.ts';
 import {
   loadModels,
   ModelRunError,
@@ -183,18 +183,27 @@ function wholeStatePath(dir: string, spec: TableSpec): string {
   return join(dir, spec.name, `${spec.name}.parquet`);
 }
 
+/** A whole state table's lake key under a run's (or a rebuild batch's) state key folder. */
+function wholeStateKey(keyFolder: (table: string) => string, spec: TableSpec): string {
+  return `${keyFolder(spec.name)}${spec.name}.parquet`;
+}
+
 /**
  * Computes a whole state table's model straight into its file under `dir`, as marts are: the table
  * is read a few times, and the merged state in memory would hold a row per customer for the whole
- * run. Returns the query that reads the file back, or undefined for a model that is no such table.
+ * run. Returns the table and its file, or undefined for a model that is no such table.
  */
-async function writeWholeStateModel(ctx: TransformContext, model: SqlModel, dir: string): Promise<string | undefined> {
+async function writeWholeStateModel(
+  ctx: TransformContext,
+  model: SqlModel,
+  dir: string,
+): Promise<{ spec: TableSpec; path: string } | undefined> {
   const table = stateTables.find((t) => t.model === model.name && !t.appendedByOrderMonth);
   if (table === undefined) return undefined;
   const path = wholeStatePath(dir, table.spec);
   await mkdir(join(dir, table.spec.name), { recursive: true });
   await writeModelCast(ctx, table.spec, model, path);
-  return readWrittenFile(path);
+  return { spec: table.spec, path };
 }
 
 /** A written model's file as a relation; like every lake read, not taking key=value folders as columns. */
@@ -218,7 +227,7 @@ async function writeStateTables(
   for (const table of stateTables) {
     const { spec, model } = table;
     if (!table.appendedByOrderMonth) {
-      files[spec.name] = [{ key: `${keyFolder(spec.name)}${spec.name}.parquet`, written: wholeStatePath(dir, spec) }];
+      files[spec.name] = [{ key: wholeStateKey(keyFolder, spec), written: wholeStatePath(dir, spec) }];
       continue;
     }
     ctx.progress(`writing ${spec.name}`);
@@ -275,7 +284,10 @@ async function mergeRebuildBatches(
     await runModels(ctx.connection, stateModels, [], {
       onModel: (name) => ctx.progress(`model ${name}`),
       keep: stateTables.map((s) => s.model),
-      writeModel: (model) => writeWholeStateModel(ctx, model, batchDir),
+      writeModel: async (model) => {
+        const written = await writeWholeStateModel(ctx, model, batchDir);
+        return written && readWrittenFile(written.path);
+      },
     });
     const added = await writeStateTables(ctx, batchDir, keyFolder, `batch${i + 1}`);
     // Whole tables replace the earlier batch's; files appended by month add to them.
@@ -500,6 +512,31 @@ async function writeMartModel(ctx: TransformContext, spec: TableSpec, model: Sql
 }
 
 /**
+ * Uploads started as a run's files are written, so that they overlap the models still to run (on S3 a
+ * large run's marts and state are gigabytes). Each key is uploaded once and recorded in `uploaded`
+ * (what a failed run deletes); `finished` reports the first failure, `settled` waits for every upload.
+ */
+function backgroundUploads(lake: Lake, uploaded: string[]) {
+  const pending = new Map<string, Promise<void>>();
+  return {
+    start(path: string, key: string): void {
+      if (pending.has(key)) return;
+      uploaded.push(key);
+      const upload = lake.upload(path, key);
+      // Observed by finished() or settled(); until then a failure must not count as unhandled.
+      upload.catch(() => undefined);
+      pending.set(key, upload);
+    },
+    finished: async (): Promise<void> => {
+      await Promise.all(pending.values());
+    },
+    settled: async (): Promise<void> => {
+      await Promise.allSettled(pending.values());
+    },
+  };
+}
+
+/**
  * Computes every mart for one as_of_date and publishes it atomically: files go under a fresh run
  * folder, SQL tests run, and only then the publication pointer moves. A failure leaves the
  * published state as it was and marks the run failed.
@@ -535,6 +572,7 @@ export async function runTransform(
 
   const runDir = join(ctx.workDir, `run-${runId}`);
   const uploaded: string[] = [];
+  const uploads = backgroundUploads(ctx.lake, uploaded);
   let published = false;
   try {
     await mkdir(runDir, { recursive: true });
@@ -562,34 +600,37 @@ export async function runTransform(
     );
     await createPreviousStateViews(ctx, previousState, asOfDate, stateAsOfDate);
     // Marts and whole state tables are written as they are computed (the SQL tests and later models
-    // read the files back) and uploaded once the tests pass.
+    // read the files back) and uploaded while the run goes on: nothing is published before the tests
+    // pass and the pointer moves, and a failed run deletes what it uploaded.
     const stateDir = join(runDir, 'state');
     const martSpecs = new Map(martTables.map((spec) => [spec.name, spec]));
-    const writtenMarts = new Map<string, { path: string; rows: number }>();
+    const writtenMarts = new Map<string, { key: string; rows: number }>();
     await runModels(ctx.connection, models, programModels, {
       onModel: (name) => ctx.progress(`model ${name}`),
       keep: [...martTables.map((t) => t.name), ...stateTables.map((s) => s.model), ...(await relationsSqlTestsRead(ctx.sqlDir))],
       writeModel: async (model) => {
         const spec = martSpecs.get(model.name);
-        if (spec === undefined) return writeWholeStateModel(ctx, model, stateDir);
+        if (spec === undefined) {
+          const state = await writeWholeStateModel(ctx, model, stateDir);
+          if (state === undefined) return undefined;
+          uploads.start(state.path, wholeStateKey(stateKeyFolder, state.spec));
+          return readWrittenFile(state.path);
+        }
         const path = join(runDir, `${spec.name}.parquet`);
-        writtenMarts.set(spec.name, { path, rows: await writeMartModel(ctx, spec, model, path) });
+        const key = lakeKeys.martFile(spec.name, asOfDate, runId);
+        writtenMarts.set(spec.name, { key, rows: await writeMartModel(ctx, spec, model, path) });
+        uploads.start(path, key);
         return readWrittenFile(path);
       },
     });
     ctx.progress('running SQL tests');
     const sqlTests = await runSqlTests(ctx.connection, ctx.sqlDir);
 
-    const tables: PublishedTable[] = [];
-    for (const spec of martTables) {
+    const tables: PublishedTable[] = martTables.map((spec) => {
       const written = writtenMarts.get(spec.name);
       if (written === undefined) throw new TransformError(`no model wrote the mart ${spec.name}`);
-      ctx.progress(`uploading ${spec.name}`);
-      const key = lakeKeys.martFile(spec.name, asOfDate, runId);
-      await ctx.lake.upload(written.path, key);
-      uploaded.push(key);
-      tables.push({ name: spec.name, rows: written.rows, key });
-    }
+      return { name: spec.name, rows: written.rows, key: written.key };
+    });
     const added = await writeStateTables(ctx, stateDir, stateKeyFolder, 'run');
     const state: Record<string, string[]> = {};
     for (const { spec, appendedByOrderMonth } of stateTables) {
@@ -600,12 +641,12 @@ export async function runTransform(
         files = all.filter((f) => kept.has(f.key));
       }
       for (const { key, written } of files) {
-        if (written === undefined) continue;
-        await ctx.lake.upload(written, key);
-        uploaded.push(key);
+        if (written !== undefined) uploads.start(written, key);
       }
       state[spec.name] = files.map((f) => f.key);
     }
+    ctx.progress('finishing uploads');
+    await uploads.finished();
     ctx.progress('publishing');
     const { obsolete } = await publishSnapshot(ctx.lake, asOfDate, {
       runId,
@@ -643,6 +684,7 @@ export async function runTransform(
     if (published) {
       throw new TransformError(`run ${runId} for ${asOfDate} was published, then a follow-up step failed: ${message}`);
     }
+    await uploads.settled();
     await ctx.lake.delete(uploaded).catch(() => undefined);
     await writeRunManifest(ctx.lake, {
       runId,

@@ -1,6 +1,8 @@
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { LocalLake } from '../../lambdas/adapters/local-lake.ts';
 import { generateTransactions } from '../../lambdas/core/generate.ts';
 import { lakeKeys } from '../../lambdas/core/lake.ts';
 import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
@@ -273,6 +275,54 @@ describe('transform', () => {
     await expect(failure).rejects.toThrow(/model int_customer_state failed: Invalid Input Error: orders unknown$/);
     expect(await env.lake.list('marts/')).toEqual([]);
     expect(await env.lake.list('state/')).toEqual([]);
+  });
+
+  it('uploads each mart and the merged state as soon as it is written, while later models run', async () => {
+    env = await tempLake();
+    await ingestFiles(env.deps, [source(handWorked)]);
+    const events: string[] = [];
+    const uploadedKeys: string[] = [];
+    class RecordingLake extends LocalLake {
+      override async upload(localPath: string, key: string): Promise<void> {
+        events.push(`upload ${key.split('/')[1]}`);
+        uploadedKeys.push(key);
+        await super.upload(localPath, key);
+      }
+    }
+    const report = (event: { kind: string; message?: string }) => void (event.kind === 'step' && events.push(event.message!));
+    await transform({ ...env.deps, lake: new RecordingLake(env.lake.location), report });
+
+    const at = (event: string) => {
+      expect(events).toContain(event);
+      return events.indexOf(event);
+    };
+    expect(at('upload customer_rfm')).toBeLessThan(at('model segment_summary'));
+    expect(at('upload customer_state')).toBeLessThan(at('model customer_rfm'));
+    for (const table of MART_TABLES) expect(at(`upload ${table}`)).toBeLessThan(at('running SQL tests'));
+    expect(new Set(uploadedKeys).size).toBe(uploadedKeys.length);
+  });
+
+  it('fails a run whose upload fails, and deletes its other uploads only once they have landed', async () => {
+    env = await tempLake();
+    await ingestFiles(env.deps, [source(handWorked)]);
+    let uploadsStarted = 0;
+    class FailingLake extends LocalLake {
+      override async upload(localPath: string, key: string): Promise<void> {
+        if (key.startsWith('marts/customer_rfm/')) throw new Error('connection reset');
+        // The other uploads take their bytes at once, as a stream to S3 does, and land after the failure
+        // is known (and after the run folder is gone): deleting before they land would leave them.
+        const inFlight = join(env!.root, `in-flight-${uploadsStarted++}`);
+        await writeFile(inFlight, await readFile(localPath));
+        await sleep(200);
+        await super.upload(inFlight, key);
+      }
+    }
+    await expect(transform({ ...env.deps, lake: new FailingLake(env.lake.location) })).rejects.toThrow(/connection reset/);
+    // Any upload still in flight when the run gave up would land within this.
+    await sleep(400);
+    expect(await env.lake.list('marts/')).toEqual([]);
+    expect(await env.lake.list('state/')).toEqual([]);
+    expect((await readPublishedIndex(env.lake)).snapshots).toEqual({});
   });
 
   it('fails clearly when the lake has no curated data', async () => {
