@@ -13,6 +13,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import pLimit from 'p-limit';
 import type { Lake, LakeObject } from '../core/lake.ts';
 
 /** S3 allows at most 1000 keys per DeleteObjects request. */
@@ -21,6 +22,13 @@ const deleteBatchSize = 1000;
 const fetchConcurrency = 8;
 /** Multipart part size for `upload`; files smaller than one part go up in a single PutObject. */
 const uploadPartSize = 8 * 1024 * 1024;
+/** Parts of one upload in flight at once. */
+const uploadQueueSize = 4;
+/**
+ * Uploads in flight at once per lake, however many are started (a transform starts each file's as it
+ * is written): each holds up to uploadQueueSize parts in memory and as many sockets.
+ */
+const uploadConcurrency = 4;
 
 /**
  * Client settings for an S3-compatible endpoint other than AWS's own (s3rver, MinIO, LocalStack):
@@ -76,19 +84,6 @@ function byKey(a: LakeObject, b: LakeObject): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
-async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await task(items[index] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
-
 /**
  * The lake in `s3://bucket/prefix`. Lake keys are relative to the prefix. Objects are downloaded to
  * `workDir/s3/<bucket>/<key in bucket>` (hive-style folders kept, so DuckDB sees the same partition
@@ -98,6 +93,7 @@ async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, task
 export class S3Lake implements Lake {
   readonly location: string;
   private readonly prefix: string;
+  private readonly uploadSlots = pLimit(uploadConcurrency);
 
   constructor(
     private readonly client: S3Client,
@@ -150,7 +146,8 @@ export class S3Lake implements Lake {
 
   async fetch(keys: readonly string[], workDir: string): Promise<string[]> {
     const unique = [...new Set(keys)];
-    const paths = await mapWithConcurrency(unique, fetchConcurrency, (key) => this.download(key, resolve(workDir, 's3')));
+    const limit = pLimit(fetchConcurrency);
+    const paths = await Promise.all(unique.map((key) => limit(() => this.download(key, resolve(workDir, 's3')))));
     const pathOf = new Map(unique.map((key, index) => [key, paths[index] as string]));
     return keys.map((key) => pathOf.get(key) as string);
   }
@@ -199,14 +196,16 @@ export class S3Lake implements Lake {
     }
   }
 
-  async upload(localPath: string, key: string): Promise<void> {
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: this.objectKey(key), Body: createReadStream(localPath) },
-      partSize: uploadPartSize,
-      queueSize: 4,
+  upload(localPath: string, key: string): Promise<void> {
+    return this.uploadSlots(async () => {
+      const upload = new Upload({
+        client: this.client,
+        params: { Bucket: this.bucket, Key: this.objectKey(key), Body: createReadStream(localPath) },
+        partSize: uploadPartSize,
+        queueSize: uploadQueueSize,
+      });
+      await upload.done();
     });
-    await upload.done();
   }
 
   async delete(keys: readonly string[]): Promise<void> {

@@ -185,6 +185,32 @@ describe('S3Lake specifics', () => {
     expect(afterLocalDamage).toBe('version two');
   });
 
+  it('keeps at most four uploads in flight however many are started, and completes every one', async () => {
+    const lake = new S3Lake(s3.client, 'lake-bucket');
+    const source = join(workDir, 'part.parquet');
+    await writeFile(source, 'one part');
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const send = s3.client.send.bind(s3.client);
+    const spy = vi.spyOn(s3.client, 'send').mockImplementation(async (...args: Parameters<typeof send>) => {
+      inFlight += 1;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      try {
+        return await send(...args);
+      } finally {
+        inFlight -= 1;
+      }
+    });
+    try {
+      const keys = Array.from({ length: 10 }, (_, i) => `state/recent_revenue_days/order_month=2024-${String(i + 1).padStart(2, '0')}/run_0.parquet`);
+      await Promise.all(keys.map((key) => lake.upload(source, key)));
+      expect(mostInFlight).toBe(4);
+      expect((await lake.list('state/recent_revenue_days/')).map((o) => o.key)).toEqual(keys);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('fails a fetch of a missing key with S3 NoSuchKey rather than returning a path', async () => {
     const lake = new S3Lake(s3.client, 'lake-bucket');
 
