@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { DATE, DOUBLE, INTEGER, VARCHAR, dateValue } from '@duckdb/node-api';
 import type { CoreContext } from './context.ts';
 import { firstLine, quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
@@ -201,7 +201,7 @@ async function writeWholeStateModel(
   const table = stateTables.find((t) => t.model === model.name && !t.appendedByOrderMonth);
   if (table === undefined) return undefined;
   const path = wholeStatePath(dir, table.spec);
-  await mkdir(join(dir, table.spec.name), { recursive: true });
+  await mkdir(dirname(path), { recursive: true });
   await writeModelCast(ctx, table.spec, model, path);
   return { spec: table.spec, path };
 }
@@ -513,25 +513,25 @@ async function writeMartModel(ctx: TransformContext, spec: TableSpec, model: Sql
 
 /**
  * Uploads started as a run's files are written, so that they overlap the models still to run (on S3 a
- * large run's marts and state are gigabytes). Each key is uploaded once and recorded in `uploaded`
- * (what a failed run deletes); `finished` reports the first failure, `settled` waits for every upload.
+ * large run's marts and state are gigabytes). Each key is uploaded once; `finished` reports the first
+ * failure; `discard` (a failed run) waits for every upload to land, then deletes them all.
  */
-function backgroundUploads(lake: Lake, uploaded: string[]) {
+function backgroundUploads(lake: Lake) {
   const pending = new Map<string, Promise<void>>();
   return {
     start(path: string, key: string): void {
       if (pending.has(key)) return;
-      uploaded.push(key);
       const upload = lake.upload(path, key);
-      // Observed by finished() or settled(); until then a failure must not count as unhandled.
+      // Observed by finished() or discard(); until then a failure must not count as unhandled.
       upload.catch(() => undefined);
       pending.set(key, upload);
     },
     finished: async (): Promise<void> => {
       await Promise.all(pending.values());
     },
-    settled: async (): Promise<void> => {
+    discard: async (): Promise<void> => {
       await Promise.allSettled(pending.values());
+      await lake.delete([...pending.keys()]);
     },
   };
 }
@@ -571,8 +571,7 @@ export async function runTransform(
   await writeRunManifest(ctx.lake, { runId, asOfDate, status: 'running', startedAt });
 
   const runDir = join(ctx.workDir, `run-${runId}`);
-  const uploaded: string[] = [];
-  const uploads = backgroundUploads(ctx.lake, uploaded);
+  const uploads = backgroundUploads(ctx.lake);
   let published = false;
   try {
     await mkdir(runDir, { recursive: true });
@@ -684,8 +683,7 @@ export async function runTransform(
     if (published) {
       throw new TransformError(`run ${runId} for ${asOfDate} was published, then a follow-up step failed: ${message}`);
     }
-    await uploads.settled();
-    await ctx.lake.delete(uploaded).catch(() => undefined);
+    await uploads.discard().catch(() => undefined);
     await writeRunManifest(ctx.lake, {
       runId,
       asOfDate,

@@ -283,7 +283,6 @@ async function loadRows(ctx: IngestContext, file: SourceFile, format: SourceForm
   }
 }
 
-
 /** Builds `ingest_source`: `<canonical>_raw` text columns, named per the config's column mapping. */
 async function mapColumns(ctx: IngestContext, file: SourceFile, format: SourceFormat, kind: FileKind): Promise<void> {
   const configured = kind.mapping(ctx.config);
