@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDuckDb, quoteLiteral } from '../../lambdas/core/duckdb.ts';
 import { lakeKeys } from '../../lambdas/core/lake.ts';
+import { quarantineTable, transactionsTable, type ColumnType } from '../../lambdas/core/schema/tables.ts';
 import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
 import { fixturesDir, queryLake, source, tempLake } from '../support/pipeline.ts';
 
@@ -64,6 +65,42 @@ describe('ingest', () => {
       'currency not the base currency': 1,
       'malformed CSV row: too many columns': 1,
     });
+  });
+
+  it("writes curated and quarantine files in the Parquet types Glue declares for the schema's columns", async () => {
+    env = await tempLake({}, NOW);
+    const [result] = await ingestFiles(env.deps, [source(join(badInput, 'mixed.csv'), 'mixed.csv')]);
+    // The Parquet spec's physical and converted type for each schema type, as Athena reads them.
+    const parquetTypes: Record<ColumnType, [string, string | null]> = {
+      VARCHAR: ['BYTE_ARRAY', 'UTF8'],
+      DATE: ['INT32', 'DATE'],
+      TIMESTAMP: ['INT64', 'TIMESTAMP_MICROS'],
+      INTEGER: ['INT32', 'INT_32'],
+      BIGINT: ['INT64', 'INT_64'],
+      DOUBLE: ['DOUBLE', null],
+      BOOLEAN: ['BOOLEAN', null],
+      'DECIMAL(18,2)': ['INT64', 'DECIMAL'],
+    };
+    const duck = await openDuckDb();
+    try {
+      for (const [folder, spec] of [
+        ['curated/transactions', transactionsTable],
+        ['quarantine/transactions', quarantineTable],
+      ] as const) {
+        const files = join(env.root, 'lake', folder, '**', '*.parquet');
+        const columns = (
+          await duck.connection.runAndReadAll(
+            `select name, type, converted_type from parquet_schema(${quoteLiteral(files)}) where name <> 'duckdb_schema'`,
+          )
+        ).getRowObjectsJS();
+        const expected = spec.columns.map((c) => ({ name: c.name, type: parquetTypes[c.type][0], converted_type: parquetTypes[c.type][1] }));
+        expect(new Set(columns.map((c) => JSON.stringify(c)))).toEqual(new Set(expected.map((c) => JSON.stringify(c))));
+      }
+    } finally {
+      duck.close();
+    }
+    const lineage = await queryLake(env.deps, 'select distinct file_id, source_file from transactions_all');
+    expect(lineage).toEqual([{ file_id: result!.fileId, source_file: 'mixed.csv' }]);
   });
 
   it('numbers rows by their place in the file around consecutive malformed lines', async () => {

@@ -362,6 +362,16 @@ async function runValidation(ctx: IngestContext, kind: FileKind): Promise<void> 
   }
 }
 
+/**
+ * A text constant as a one-value ENUM. Parquet stores it as the same UTF-8 string column a VARCHAR
+ * gives, but the writer skips hashing the value on every row: per constant column, about a tenth of
+ * the time a 10M-row curated write takes.
+ */
+function constantText(value: string): string {
+  const literal = quoteLiteral(value);
+  return `cast(${literal} as enum(${literal}))`;
+}
+
 /** ZSTD level 1 writes curated files markedly faster than the default level 3, for about 1 % more bytes. */
 const CURATED_PARQUET = 'compression zstd, compression_level 1';
 
@@ -422,13 +432,16 @@ async function loadAndSplit(
   await rm(stageDir, { recursive: true, force: true });
   await mkdir(stageDir, { recursive: true });
   try {
+    // Typed constants, written as they are rather than cast to the column's type (see constantText).
     const lineage: Record<string, string> = {
-      file_id: quoteLiteral(fileId),
-      source_file: quoteLiteral(file.name),
+      file_id: constantText(fileId),
+      source_file: constantText(file.name),
       ingested_at: `timestamp ${quoteLiteral(ingestedAt.replace('T', ' ').replace('Z', ''))}`,
     };
     const typed = (spec: TableSpec) =>
-      spec.columns.map((col) => `cast(${lineage[col.name] ?? quoteIdent(col.name)} as ${col.type}) as ${quoteIdent(col.name)}`).join(', ');
+      spec.columns
+        .map((col) => `${lineage[col.name] ?? `cast(${quoteIdent(col.name)} as ${col.type})`} as ${quoteIdent(col.name)}`)
+        .join(', ');
     const curatedDir = join(stageDir, 'curated');
     await mkdir(curatedDir, { recursive: true });
     const curatedRows = `from ingest_validated where reason is null`;
