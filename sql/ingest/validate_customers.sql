@@ -1,5 +1,5 @@
 -- Types and checks one customers file's rows (view ingest_source: every column as text) into table ingest_validated.
--- Parameters: $parse_iso, $timestamp_formats (as for transactions).
+-- Variables (getvariable): parse_iso, timestamp_formats (as for transactions).
 create or replace temp table ingest_validated as
 with typed as (
     select
@@ -8,8 +8,8 @@ with typed as (
         signup_ts_raw,
         nullif(trim(customer_id_raw), '') as customer_id,
         case
-            when $parse_iso then try_cast(trim(signup_ts_raw) as timestamptz)::timestamp
-            else try_strptime(trim(signup_ts_raw), $timestamp_formats)::timestamp
+            when getvariable('parse_iso') then try_cast(trim(signup_ts_raw) as timestamptz)::timestamp
+            else try_strptime(trim(signup_ts_raw), getvariable('timestamp_formats'))::timestamp
         end as signup_ts
     from ingest_source
 ),

@@ -221,6 +221,34 @@ describe('ingest', () => {
     expect(rejected).toEqual([{ source_row: 3n, reason: 'duplicate transaction_id within file (first at row 1)' }]);
   });
 
+  it('judges repeated transaction_ids among the rows that pass every other check', async () => {
+    env = await tempLake({}, NOW);
+    const path = join(env.root, 'repeats.csv');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(
+      path,
+      'customer_id,transaction_id,order_ts,amount\n' +
+        // t1: the first copy is rejected for its amount, so the second is the transaction, not a duplicate.
+        'c1,t1,2024-12-01,ten\nc1,t1,2024-12-01,10\n' +
+        // t2 three times: the first valid copy is kept, the other two point at it.
+        'c2,t2,2024-12-02,1\nc2,t2,2024-12-02,2\nc3,t3,2024-12-03,3\nc2,t2,2024-12-02,4\n',
+    );
+    const [result] = await ingestFiles(env.deps, [source(path)]);
+    expect(result).toMatchObject({ rowsRead: 6, rowsCurated: 3, rowsQuarantined: 3 });
+    const curated = await queryLake(env.deps, 'select transaction_id, amount, source_row::integer as row from transactions_all order by row');
+    expect(curated).toEqual([
+      { transaction_id: 't1', amount: 10, row: 2 },
+      { transaction_id: 't2', amount: 1, row: 3 },
+      { transaction_id: 't3', amount: 3, row: 5 },
+    ]);
+    const rejected = await queryLake(env.deps, 'select source_row::integer as row, reason from quarantine_transactions order by row');
+    expect(rejected).toEqual([
+      { row: 1, reason: "non-numeric amount 'ten'" },
+      { row: 4, reason: 'duplicate transaction_id within file (first at row 3)' },
+      { row: 6, reason: 'duplicate transaction_id within file (first at row 3)' },
+    ]);
+  });
+
   it('reads Parquet with mapped column names and strptime formats', async () => {
     env = await tempLake(
       { input: { columns: { customer_id: 'cust', transaction_id: 'order_no', order_ts: 'placed', amount: 'total' }, timestampFormats: ['%d.%m.%Y'] } },

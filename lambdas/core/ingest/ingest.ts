@@ -329,11 +329,17 @@ async function mapColumns(ctx: IngestContext, file: SourceFile, format: SourceFo
 const TRIM_TEXT_MACRO = `create or replace temp macro trim_text(s) as
   case when strlen(s) = length(s) and not starts_with(s, ' ') and not ends_with(s, ' ') then s else trim(s) end`;
 
-/** Runs a validation file's statements in order, each bound to the parameters it names. */
+/** The variables a validation file reads with getvariable('name'). */
+const VARIABLE_REFERENCE = /getvariable\('([a-z_]+)'\)/g;
+
+/**
+ * Runs a validation file after setting the variables it reads. Variables, not bound parameters: the
+ * transaction checks are a view, computed inside the curated write, and a view cannot take parameters.
+ */
 async function runValidation(ctx: IngestContext, kind: FileKind): Promise<void> {
   const { input, baseCurrency } = ctx.config;
   const latestAllowed = new Date(ctx.now.getTime() + input.futureToleranceHours * 3_600_000);
-  const params: Record<string, { value: DuckDBValue; type: DuckDBType }> = {
+  const variables: Record<string, { value: DuckDBValue; type: DuckDBType }> = {
     parse_iso: { value: input.timestampFormats.length === 0, type: BOOLEAN },
     // DuckDB rejects an empty format list at bind time even in a branch that never runs.
     timestamp_formats: {
@@ -345,21 +351,17 @@ async function runValidation(ctx: IngestContext, kind: FileKind): Promise<void> 
     tolerance_hours: { value: String(input.futureToleranceHours), type: VARCHAR },
     base_currency: { value: baseCurrency, type: VARCHAR },
   };
-  await ctx.connection.run(TRIM_TEXT_MACRO);
-  const statements = await ctx.connection.extractStatements(await readSqlFile(ctx.sqlDir, kind.validateSql));
-  for (let i = 0; i < statements.count; i++) {
-    const statement = await statements.prepare(i);
-    const names = Array.from({ length: statement.parameterCount }, (_, p) => statement.parameterName(p + 1));
-    const unknown = names.filter((name) => !(name in params));
-    if (unknown.length > 0) throw new Error(`${kind.validateSql}: unknown parameter(s) ${unknown.map((n) => `$${n}`).join(', ')}`);
-    if (names.length > 0) {
-      statement.bind(
-        Object.fromEntries(names.map((name) => [name, params[name]!.value])),
-        Object.fromEntries(names.map((name) => [name, params[name]!.type])),
-      );
-    }
-    await statement.run();
+  const sql = await readSqlFile(ctx.sqlDir, kind.validateSql);
+  // An unset variable reads as NULL, which would pass every check it is part of: name it instead.
+  const unknown = [...new Set(Array.from(sql.matchAll(VARIABLE_REFERENCE), (m) => m[1]!))].filter((name) => !(name in variables));
+  if (unknown.length > 0) throw new Error(`${kind.validateSql}: unknown variable(s) ${unknown.join(', ')}`);
+  for (const [name, { value, type }] of Object.entries(variables)) {
+    const set = await ctx.connection.prepare(`set variable ${name} = $value`);
+    set.bind({ value }, { value: type });
+    await set.run();
   }
+  await ctx.connection.run(TRIM_TEXT_MACRO);
+  await ctx.connection.run(sql);
 }
 
 /**
