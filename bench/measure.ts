@@ -16,7 +16,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { LocalLake } from '../lambdas/adapters/local-lake.ts';
 import { loadConfigFile } from '../lambdas/core/config.ts';
-import { openDuckDb, queryRows, quoteLiteral } from '../lambdas/core/duckdb.ts';
+import { constantText, openDuckDb, queryRows, quoteLiteral } from '../lambdas/core/duckdb.ts';
 import { ingestFiles, transform, type PipelineDeps } from '../lambdas/core/pipeline.ts';
 import { transactionsTable } from '../lambdas/core/schema/tables.ts';
 import { transformStages, type StagedSteps, type TimedStep } from './stages.ts';
@@ -244,13 +244,17 @@ const CURATED_FROM_TYPED: Readonly<Record<string, string>> = {
   order_ts: 'order_ts',
   order_date: 'order_ts::date',
   amount: 'amount',
-  currency: "'USD'",
   quantity: 'quantity',
   is_return: 'amount < 0',
-  file_id: "'reference'",
-  source_file: "'reference.csv'",
   source_row: 'rowid + 1',
   ingested_at: 'now()::timestamp',
+};
+
+/** Curated columns that hold one value per file, written as ingest writes its constants. */
+const CURATED_CONSTANTS: Readonly<Record<string, string>> = {
+  currency: constantText('USD'),
+  file_id: constantText('reference'),
+  source_file: constantText('reference.csv'),
 };
 
 /**
@@ -265,6 +269,8 @@ async function measureLakeWrite(request: Extract<MeasureRequest, { kind: 'lakeWr
     await duck.connection.run(`create table typed as select * from read_csv(${quoteLiteral(request.input)}, header = true,
       columns = {'customer_id': 'VARCHAR', 'transaction_id': 'VARCHAR', 'order_ts': 'TIMESTAMP', 'amount': 'DECIMAL(18,2)', 'quantity': 'INTEGER'})`);
     const columns = transactionsTable.columns.map((column) => {
+      const constant = CURATED_CONSTANTS[column.name];
+      if (constant !== undefined) return `${constant} as ${column.name}`;
       const expression = CURATED_FROM_TYPED[column.name];
       if (expression === undefined) throw new Error(`the lake-write reference does not fill curated column ${column.name}`);
       return `cast(${expression} as ${column.type}) as ${column.name}`;

@@ -53,6 +53,16 @@ export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
 }
 
+/**
+ * A text constant as a one-value ENUM, for a column that holds the same text on every row it writes.
+ * Parquet stores it as the same UTF-8 string column a VARCHAR gives, but the writer skips hashing the
+ * value on every row: per constant column, about a tenth of the time a 10M-row curated write takes.
+ */
+export function constantText(value: string): string {
+  const literal = quoteLiteral(value);
+  return `cast(${literal} as enum(${literal}))`;
+}
+
 /** The first line of an error's message: DuckDB puts its context (the query, a caret) on the lines after. */
 export function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);

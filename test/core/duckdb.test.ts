@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openDuckDb, queryRows } from '../../lambdas/core/duckdb.ts';
+import { constantText, openDuckDb, queryRows, quoteLiteral } from '../../lambdas/core/duckdb.ts';
 
 describe('DuckDB settings', () => {
   it('applies the memory limit, threads and a spill folder under the given temp directory, in UTC', async () => {
@@ -46,6 +46,32 @@ describe('DuckDB settings', () => {
       } finally {
         check.close();
       }
+    } finally {
+      duck.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('constantText', () => {
+  it('writes a constant, quotes included, as a plain UTF-8 string column that reads back as the text', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lifecycle-lake-constant-'));
+    const duck = await openDuckDb();
+    try {
+      const path = join(dir, 'constant.parquet');
+      await duck.connection.run(
+        `copy (select ${constantText("it's.csv")} as source_file from range(3)) to ${quoteLiteral(path)} (format parquet)`,
+      );
+      const schema = await queryRows(
+        duck.connection,
+        `select type, converted_type, logical_type from parquet_schema(${quoteLiteral(path)}) where name = 'source_file'`,
+      );
+      expect(schema).toEqual([{ type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: null }]);
+      const values = await queryRows(
+        duck.connection,
+        `select typeof(source_file) as type, source_file from read_parquet(${quoteLiteral(path)})`,
+      );
+      expect(values).toEqual(Array(3).fill({ type: 'VARCHAR', source_file: "it's.csv" }));
     } finally {
       duck.close();
       await rm(dir, { recursive: true, force: true });
