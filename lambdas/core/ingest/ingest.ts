@@ -334,7 +334,7 @@ const VARIABLE_REFERENCE = /getvariable\('([a-z_]+)'\)/g;
 
 /**
  * Runs a validation file after setting the variables it reads. Variables, not bound parameters: the
- * transaction checks are a view, computed inside the curated write, and a view cannot take parameters.
+ * transaction checks run inside the curated write, through a view, and a view cannot take parameters.
  */
 async function runValidation(ctx: IngestContext, kind: FileKind): Promise<void> {
   const { input, baseCurrency } = ctx.config;
