@@ -1,11 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDuckDb, quoteLiteral } from '../../lambdas/core/duckdb.ts';
 import { lakeKeys } from '../../lambdas/core/lake.ts';
 import { quarantineTable, transactionsTable, type ColumnType } from '../../lambdas/core/schema/tables.ts';
 import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
-import { fixturesDir, queryLake, source, tempLake } from '../support/pipeline.ts';
+import { fixturesDir, queryLake, repoRoot, source, tempLake } from '../support/pipeline.ts';
 
 const badInput = join(fixturesDir, 'bad-input');
 // Ingest "now" is fixed so the future-date rule is deterministic: tolerance 24 h after 2025-01-10.
@@ -247,6 +247,19 @@ describe('ingest', () => {
       { row: 4, reason: 'duplicate transaction_id within file (first at row 3)' },
       { row: 6, reason: 'duplicate transaction_id within file (first at row 3)' },
     ]);
+  });
+
+  it('names a variable a validation file reads but the ingest does not set', async () => {
+    env = await tempLake({}, NOW);
+    const sqlDir = join(env.root, 'sql');
+    await cp(join(repoRoot, 'sql'), sqlDir, { recursive: true });
+    const validation = join(sqlDir, 'ingest', 'validate_transactions.sql');
+    const { writeFile } = await import('node:fs/promises');
+    // A misspelt variable would read as NULL and silently pass the currency check.
+    await writeFile(validation, (await readFile(validation, 'utf8')).replace("<> getvariable('base_currency')", "<> getvariable('base_curency')"));
+    await expect(ingestFiles({ ...env.deps, sqlDir }, [source(join(badInput, 'mixed.csv'), 'mixed.csv')])).rejects.toThrow(
+      'ingest/validate_transactions.sql: unknown variable(s) base_curency',
+    );
   });
 
   it('reads Parquet with mapped column names and strptime formats', async () => {
