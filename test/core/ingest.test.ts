@@ -1,4 +1,4 @@
-import { cp, readFile } from 'node:fs/promises';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDuckDb, quoteLiteral } from '../../lambdas/core/duckdb.ts';
@@ -17,6 +17,14 @@ describe('ingest', () => {
     await env?.cleanup();
     env = undefined;
   });
+
+  /** Writes `content` as file `name` in the test's folder and ingests it. */
+  async function ingestContent(name: string, content: string | Buffer) {
+    const path = join(env!.root, name);
+    await writeFile(path, content);
+    const [result] = await ingestFiles(env!.deps, [source(path, name)]);
+    return result!;
+  }
 
   it('splits a mixed CSV (BOM, CRLF, quoted commas, extra columns) into curated rows and reasoned quarantine', async () => {
     env = await tempLake({}, NOW);
@@ -105,14 +113,11 @@ describe('ingest', () => {
 
   it('numbers rows by their place in the file around consecutive malformed lines', async () => {
     env = await tempLake({}, NOW);
-    const path = join(env.root, 'gappy.csv');
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(
-      path,
+    const result = await ingestContent(
+      'gappy.csv',
       'customer_id,transaction_id,order_ts,amount\nc1,t1,2024-12-01,1\nc2,t2,2024-12-01,2,x\nc3,t3,2024-12-01,3,x\n' +
         'c4,t4,2024-12-01,4\nc5,t5,2024-12-01,5,x\nc6,t6,2024-12-01,6\nc7,t7,2024-12-01,7\n',
     );
-    const [result] = await ingestFiles(env.deps, [source(path)]);
     expect(result).toMatchObject({ rowsRead: 7, rowsCurated: 4, rowsQuarantined: 3 });
     const kept = await queryLake(env.deps, 'select transaction_id, source_row::integer as row from transactions_all order by 2');
     expect(kept).toEqual([
@@ -127,14 +132,11 @@ describe('ingest', () => {
 
   it('converts ISO timestamps with a UTC offset to UTC', async () => {
     env = await tempLake({}, NOW);
-    const path = join(env.root, 'offsets.csv');
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(
-      path,
+    await ingestContent(
+      'offsets.csv',
       'customer_id,transaction_id,order_ts,amount\nc1,t1,2024-12-02T01:15:00+02:00,1\nc1,t2,2024-12-02T22:30:00-05:00,1\n' +
         'c1,t3,2024-12-02T10:00:00Z,1\nc1,t4,2024-12-02 10:00:00,1\n',
     );
-    await ingestFiles(env.deps, [source(path)]);
     const rows = await queryLake(
       env.deps,
       "select transaction_id, strftime(order_ts, '%Y-%m-%d %H:%M') as ts, strftime(order_date, '%Y-%m-%d') as d from transactions order by 1",
@@ -195,19 +197,16 @@ describe('ingest', () => {
 
   it('trims spaces, including non-ASCII ones, around every value before checking it', async () => {
     env = await tempLake({}, NOW);
-    const path = join(env.root, 'padded.csv');
-    const { writeFile } = await import('node:fs/promises');
     const nbsp = '\u00a0';
     const ideographicSpace = '\u3000';
-    await writeFile(
-      path,
+    const result = await ingestContent(
+      'padded.csv',
       'customer_id,transaction_id,order_ts,amount,currency\n' +
         ` c1 ,t1, 2024-12-01 , 5.00 ,usd \n` +
         `c2${nbsp},${ideographicSpace}t2,2024-12-02${nbsp},${nbsp}7,${nbsp}USD\n` +
         // Only spaces around the id: still the same transaction as t1, so a duplicate.
         `c3,  t1  ,2024-12-03,1,\n`,
     );
-    const [result] = await ingestFiles(env.deps, [source(path)]);
     expect(result).toMatchObject({ rowsRead: 3, rowsCurated: 2, rowsQuarantined: 1 });
     const curated = await queryLake(
       env.deps,
@@ -223,17 +222,14 @@ describe('ingest', () => {
 
   it('judges repeated transaction_ids among the rows that pass every other check', async () => {
     env = await tempLake({}, NOW);
-    const path = join(env.root, 'repeats.csv');
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(
-      path,
+    const result = await ingestContent(
+      'repeats.csv',
       'customer_id,transaction_id,order_ts,amount\n' +
         // t1: the first copy is rejected for its amount, so the second is the transaction, not a duplicate.
         'c1,t1,2024-12-01,ten\nc1,t1,2024-12-01,10\n' +
         // t2 three times: the first valid copy is kept, the other two point at it.
         'c2,t2,2024-12-02,1\nc2,t2,2024-12-02,2\nc3,t3,2024-12-03,3\nc2,t2,2024-12-02,4\n',
     );
-    const [result] = await ingestFiles(env.deps, [source(path)]);
     expect(result).toMatchObject({ rowsRead: 6, rowsCurated: 3, rowsQuarantined: 3 });
     const curated = await queryLake(env.deps, 'select transaction_id, amount, source_row::integer as row from transactions_all order by row');
     expect(curated).toEqual([
@@ -254,7 +250,6 @@ describe('ingest', () => {
     const sqlDir = join(env.root, 'sql');
     await cp(join(repoRoot, 'sql'), sqlDir, { recursive: true });
     const validation = join(sqlDir, 'ingest', 'validate_transactions.sql');
-    const { writeFile } = await import('node:fs/promises');
     // A misspelt variable would read as NULL and silently pass the currency check.
     await writeFile(validation, (await readFile(validation, 'utf8')).replace("<> getvariable('base_currency')", "<> getvariable('base_curency')"));
     await expect(ingestFiles({ ...env.deps, sqlDir }, [source(join(badInput, 'mixed.csv'), 'mixed.csv')])).rejects.toThrow(
@@ -281,10 +276,7 @@ describe('ingest', () => {
   it('reads gzip-compressed CSV', async () => {
     env = await tempLake({}, NOW);
     const { gzipSync } = await import('node:zlib');
-    const path = join(env.root, 'mixed.csv.gz');
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(path, gzipSync(await readFile(join(badInput, 'mixed.csv'))));
-    const [result] = await ingestFiles(env.deps, [source(path, 'mixed.csv.gz')]);
+    const result = await ingestContent('mixed.csv.gz', gzipSync(await readFile(join(badInput, 'mixed.csv'))));
     expect(result).toMatchObject({ status: 'ingested', rowsRead: 11, rowsCurated: 4, rowsQuarantined: 7 });
   });
 
@@ -301,7 +293,6 @@ describe('ingest', () => {
     env = await tempLake({}, NOW);
     const first = join(env.root, 'first.csv');
     const second = join(env.root, 'second.csv');
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(first, 'customer_id,transaction_id,order_ts,amount\nc1,t1,2024-11-01,10\nc2,t2,2024-11-02,20\n');
     await writeFile(second, 'customer_id,transaction_id,order_ts,amount\nc1,t1,2024-12-01,15\n');
     await ingestFiles(env.deps, [source(first)]);
