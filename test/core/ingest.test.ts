@@ -2,6 +2,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDuckDb, quoteLiteral } from '../../lambdas/core/duckdb.ts';
+import type { FileKindName } from '../../lambdas/core/ingest/ingest.ts';
 import { lakeKeys } from '../../lambdas/core/lake.ts';
 import { quarantineTable, transactionsTable, type ColumnType } from '../../lambdas/core/schema/tables.ts';
 import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
@@ -18,11 +19,11 @@ describe('ingest', () => {
     env = undefined;
   });
 
-  /** Writes `content` as file `name` in the test's folder and ingests it. */
-  async function ingestContent(name: string, content: string | Buffer) {
+  /** Writes `content` as file `name` in the test's folder and ingests it as `kind`. */
+  async function ingestContent(name: string, content: string | Buffer, kind?: FileKindName) {
     const path = join(env!.root, name);
     await writeFile(path, content);
-    const [result] = await ingestFiles(env!.deps, [source(path, name)]);
+    const [result] = await ingestFiles(env!.deps, [source(path, name)], kind);
     return result!;
   }
 
@@ -255,6 +256,39 @@ describe('ingest', () => {
     await expect(ingestFiles({ ...env.deps, sqlDir }, [source(join(badInput, 'mixed.csv'), 'mixed.csv')])).rejects.toThrow(
       'ingest/validate_transactions.sql: unknown variable(s) base_curency',
     );
+  });
+
+  it('checks a customers file: signup dates, a missing id and a repeated one', async () => {
+    env = await tempLake({}, NOW);
+    const result = await ingestContent(
+      'crm.csv',
+      'customer_id,signup_ts\nc1,2024-01-05\nc2,not-a-date\nc1,2024-02-01\n,2024-03-01\nc3,\n',
+      'customers',
+    );
+    expect(result).toMatchObject({ status: 'ingested', rowsRead: 5, rowsCurated: 2, rowsQuarantined: 3 });
+    const duck = await openDuckDb();
+    try {
+      const lake = join(env.root, 'lake');
+      const curated = await duck.connection.runAndReadAll(
+        `select customer_id, strftime(signup_date, '%Y-%m-%d') as signup, source_row::integer as row
+         from read_parquet(${quoteLiteral(join(lake, 'curated', 'customers', '**', '*.parquet'))}) order by row`,
+      );
+      expect(curated.getRowObjectsJS()).toEqual([
+        { customer_id: 'c1', signup: '2024-01-05', row: 1 },
+        { customer_id: 'c3', signup: null, row: 5 },
+      ]);
+      const rejected = await duck.connection.runAndReadAll(
+        `select source_row::integer as row, reason
+         from read_parquet(${quoteLiteral(join(lake, 'quarantine', 'customers', '**', '*.parquet'))}) order by row`,
+      );
+      expect(rejected.getRowObjectsJS()).toEqual([
+        { row: 2, reason: "unparseable signup_ts 'not-a-date'" },
+        { row: 3, reason: 'duplicate customer_id within file (first at row 1)' },
+        { row: 4, reason: 'missing customer_id' },
+      ]);
+    } finally {
+      duck.close();
+    }
   });
 
   it('reads Parquet with mapped column names and strptime formats', async () => {
