@@ -1,7 +1,8 @@
 /** The bench's results: their shape in bench/results/<date>.json, medians, and the Markdown tables. */
 import type { BaselineMeasurement, LakeWriteMeasurement, IngestMeasurement, TransformMeasurement } from './measure.ts';
 import type { TransformStages } from './stages.ts';
-import type { SizingRow } from './sizing.ts';
+import { FUNCTION_DEFAULTS } from '../infra/config.ts';
+import type { LambdaFunction, SizingRow } from './sizing.ts';
 import type { SplitFiles } from './split.ts';
 
 /** Issue 5's targets, checked at 10M transactions. */
@@ -86,6 +87,8 @@ export interface BenchReport {
   readonly maxLoadAverage: number;
   readonly results: readonly SizeResult[];
   readonly sizing: readonly SizingRow[];
+  /** Absent in results saved before it was derived; `--render` adds it. */
+  readonly ingestSizing?: readonly SizingRow[];
 }
 
 export function median(values: readonly number[]): number {
@@ -178,43 +181,65 @@ function targetsTable(results: readonly SizeResult[]): string {
   );
 }
 
-/** The Lambda sizing table with the rules that derive it. */
+/** The rules shared by both sizing tables (bench/sizing.ts), after what each function keeps on /tmp. */
+const sizingRules = (stored: string, durations: string) =>
+  "From the memory-limited runs that spilled (DuckDB at its limit L): the memory outside DuckDB (peak RSS − L) and " +
+  'what DuckDB would use unlimited (L + spill), scaled linearly with transactions (through zero from a single ' +
+  'measured size). Memory: the smallest size (256 MB steps) holding DuckDB at L plus the memory outside it within ' +
+  '90 %, grown while /tmp would exceed 10,240 MB. The function gives DuckDB 70 % of its memory unless ' +
+  '`pipeline.duckdb.memoryLimit` is set; where that would not leave room, the table names the limit to set. ' +
+  `Ephemeral storage: 1.5 × (${stored} + spill at that limit), in 512 MB steps. Durations: ${durations} measured ` +
+  'here on 2 cores, scaled by 2 ÷ vCPUs below 3,538 MB (Lambda gives a vCPU per 1,769 MB; no gain assumed above ' +
+  '2). Nothing is derived past twice the largest size measured.';
+
+/** A function's default size as the tables state it (infra/config.ts). */
+const asDeployed = (fn: LambdaFunction) =>
+  `${formatCount(fn.memoryMb)} MB, /tmp ${formatCount(fn.ephemeralStorageMb)} MB, ${fn.timeoutSeconds} s, 70 % to DuckDB`;
+
+const orDash = (value: number | undefined, format: (n: number) => string) => (value === undefined ? '—' : format(value));
+
+/** A Lambda sizing table: the columns every function shares, with `durations` where the rows differ. */
+function sizingTable(
+  sizing: readonly SizingRow[],
+  sizeHeading: string,
+  durations: readonly { heading: string; of: (row: SizingRow) => number | undefined }[],
+): string {
+  return markdownTable(
+    [sizeHeading, 'basis', 'memory MB', 'duckdb.memoryLimit', 'ephemeral storage MB', ...durations.map((d) => d.heading), 'default function holds it', 'note'],
+    sizing.map((row) => [
+      formatCount(row.transactions),
+      row.basis,
+      orDash(row.memoryMb, formatCount),
+      row.memoryMb === undefined ? '—' : (row.duckdbMemoryLimit ?? 'default (70 %)'),
+      orDash(row.ephemeralStorageMb, formatCount),
+      ...durations.map((d) => orDash(d.of(row), formatCount)),
+      row.fitsDefaultFunction === undefined ? '—' : row.fitsDefaultFunction ? 'yes' : 'no',
+      row.note ?? '',
+    ]),
+  );
+}
+
+/** The transform function's sizing table with the rules that derive it. */
 export function sizingMarkdown(sizing: readonly SizingRow[]): string {
   return [
-    markdownTable(
-      [
-        'transactions',
-        'basis',
-        'memory MB',
-        'duckdb.memoryLimit',
-        'ephemeral storage MB',
-        'full rebuild s',
-        'daily incremental (1 % new) s',
-        'default function holds it',
-        'note',
-      ],
-      sizing.map((row) => [
-        formatCount(row.transactions),
-        row.basis,
-        row.memoryMb === undefined ? '—' : formatCount(row.memoryMb),
-        row.memoryMb === undefined ? '—' : (row.duckdbMemoryLimit ?? 'default (70 %)'),
-        row.ephemeralStorageMb === undefined ? '—' : formatCount(row.ephemeralStorageMb),
-        row.fullRebuildSeconds === undefined ? '—' : formatCount(row.fullRebuildSeconds),
-        row.incrementalSeconds === undefined ? '—' : formatCount(row.incrementalSeconds),
-        row.fitsDefaultFunction === undefined ? '—' : row.fitsDefaultFunction ? 'yes' : 'no',
-        row.note ?? '',
-      ]),
-    ),
-    'Derived from the transform processes above, not measured on Lambda. From the memory-limited runs that spilled ' +
-      "(DuckDB at its limit L): the memory outside DuckDB (peak RSS − L) and what DuckDB would use unlimited (L + " +
-      'spill), scaled linearly with transactions (through zero from a single measured size). Memory: the smallest ' +
-      'size (256 MB steps) holding DuckDB at L plus the memory outside it within 90 %, grown while /tmp would exceed ' +
-      "10,240 MB. The function gives DuckDB 70 % of its memory unless `pipeline.duckdb.memoryLimit` is set; where " +
-      'that would not leave room, the table names the limit to set. Ephemeral storage: 1.5 × (curated files + marts ' +
-      '+ state + spill at that limit), in 512 MB steps. Durations: the memory-limited full transform and the ' +
-      'incremental transform measured here on 2 cores, scaled by 2 ÷ vCPUs below 3,538 MB (Lambda gives a vCPU per ' +
-      '1,769 MB; no gain assumed above 2). Default function: the transform Lambda as deployed (10,240 MB, /tmp ' +
-      '10,240 MB, 900 s, 70 % to DuckDB). Nothing is derived past twice the largest size measured.',
+    sizingTable(sizing, 'transactions', [
+      { heading: 'full rebuild s', of: (row) => row.seconds },
+      { heading: 'daily incremental (1 % new) s', of: (row) => row.incrementalSeconds },
+    ]),
+    'Derived from the transform processes above, not measured on Lambda. ' +
+      sizingRules('curated files + marts + state', 'the memory-limited full transform and the incremental transform') +
+      ` Default function: the transform Lambda as deployed (${asDeployed(FUNCTION_DEFAULTS.transform)}).`,
+  ].join('\n\n');
+}
+
+/** The ingest function's sizing table, per uploaded file, with the rules that derive it. */
+export function ingestSizingMarkdown(sizing: readonly SizingRow[]): string {
+  return [
+    sizingTable(sizing, 'transactions in the file', [{ heading: 'ingest s', of: (row) => row.seconds }]),
+    'Derived from the ingest processes of the memory-limited runs above (one CSV file each), not measured on Lambda. ' +
+      sizingRules('the downloaded file + the curated and quarantine files it writes', 'the memory-limited ingest') +
+      ` Default function: the ingest Lambda as deployed (${asDeployed(FUNCTION_DEFAULTS.ingest)}). An invocation ` +
+      'ingests its files one at a time, so it needs room for the largest.',
   ].join('\n\n');
 }
 
@@ -377,6 +402,9 @@ export function renderMarkdown(report: BenchReport): string {
   }
   if (report.sizing.length > 0) {
     parts.push('## Lambda sizing for the transform function (derived)', sizingMarkdown(report.sizing));
+  }
+  if (report.ingestSizing && report.ingestSizing.length > 0) {
+    parts.push('## Lambda sizing for the ingest function (derived)', ingestSizingMarkdown(report.ingestSizing));
   }
   return `${parts.join('\n\n')}\n`;
 }

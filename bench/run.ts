@@ -28,6 +28,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { FUNCTION_DEFAULTS } from '../infra/config.ts';
 import { openDuckDb, queryRows } from '../lambdas/core/duckdb.ts';
 import { GENERATE_DEFAULTS, generateTransactions, type GenerateResult } from '../lambdas/core/generate.ts';
 import type { BaselineMeasurement, IngestMeasurement, LakeWriteMeasurement, MeasureRequest, Measurement, TransformMeasurement } from './measure.ts';
@@ -176,20 +177,20 @@ async function describeMachine(): Promise<Machine> {
   };
 }
 
-/** The measured sizes the Lambda sizing is derived from: those with a full and a memory-limited run. */
-function scalingPoints(results: readonly SizeResult[]): ScalingPoint[] {
+/** The measured sizes the transform sizing is derived from: those with a full and a memory-limited run. */
+function transformScalingPoints(results: readonly SizeResult[]): ScalingPoint[] {
   return results.flatMap((r) => {
     const limited = r.memoryLimited;
     if (!r.full || !limited?.summary) return [];
     return [
       {
         rows: r.rows,
-        lakeBytes: r.full.lakeBytes.curated + r.full.lakeBytes.marts + r.full.lakeBytes.state,
-        ...(r.incremental ? { incrementalTransformSeconds: r.incremental.transformSeconds } : {}),
+        storedBytes: r.full.lakeBytes.curated + r.full.lakeBytes.marts + r.full.lakeBytes.state,
+        ...(r.incremental ? { incrementalSeconds: r.incremental.transformSeconds } : {}),
         limited: {
           memoryLimitBytes: limited.memoryLimitBytes,
-          transformSeconds: limited.summary.transformSeconds,
-          transformMaxRssBytes: limited.summary.transformMaxRssBytes,
+          seconds: limited.summary.transformSeconds,
+          maxRssBytes: limited.summary.transformMaxRssBytes,
           // The transform's own spill: the ingest process spills separately and sizes the ingest function.
           peakSpillBytes: median(limited.runs.map((run) => run.transform.peakSpillBytes)),
         },
@@ -198,10 +199,39 @@ function scalingPoints(results: readonly SizeResult[]): ScalingPoint[] {
   });
 }
 
+/** The measured sizes the ingest sizing is derived from: the ingest of each memory-limited run, one file. */
+function ingestScalingPoints(results: readonly SizeResult[]): ScalingPoint[] {
+  return results.flatMap((r) => {
+    const limited = r.memoryLimited;
+    if (!limited?.summary) return [];
+    return [
+      {
+        rows: r.rows,
+        // On Lambda the file is downloaded into the work folder, beside the files the ingest writes there.
+        storedBytes: r.fileBytes + median(limited.runs.map((run) => run.ingest.peakWorkDirBytes)),
+        limited: {
+          memoryLimitBytes: limited.memoryLimitBytes,
+          seconds: limited.summary.ingestSeconds,
+          maxRssBytes: limited.summary.ingestMaxRssBytes,
+          peakSpillBytes: median(limited.runs.map((run) => run.ingest.peakSpillBytes)),
+        },
+      },
+    ];
+  });
+}
+
+/** Both functions' sizing, derived from the measured results. */
+function sizingOf(results: readonly SizeResult[]): Pick<BenchReport, 'sizing' | 'ingestSizing'> {
+  return {
+    sizing: deriveSizing(transformScalingPoints(results), FUNCTION_DEFAULTS.transform),
+    ingestSizing: deriveSizing(ingestScalingPoints(results), FUNCTION_DEFAULTS.ingest),
+  };
+}
+
 /** Rewrites a saved run's Markdown (and sizing) from its JSON, e.g. after the report's wording changed. */
 async function render(jsonPath: string): Promise<void> {
   const saved = JSON.parse(await readFile(jsonPath, 'utf8')) as BenchReport;
-  const report: BenchReport = { ...saved, sizing: deriveSizing(scalingPoints(saved.results)) };
+  const report: BenchReport = { ...saved, ...sizingOf(saved.results) };
   await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(jsonPath.replace(/\.json$/, '.md'), renderMarkdown(report));
   console.log(`rewrote ${jsonPath} and its .md`);
@@ -384,7 +414,7 @@ async function main(): Promise<void> {
     baselineOnly,
     maxLoadAverage: Math.max(...loads, addTo?.maxLoadAverage ?? 0),
     results: allResults,
-    sizing: deriveSizing(scalingPoints(allResults)),
+    ...sizingOf(allResults),
   };
   const markdown = renderMarkdown(report);
   console.log(markdown);

@@ -1,39 +1,49 @@
 /**
- * Lambda sizing for the transform function, derived from the bench's measured scaling (never measured
- * on Lambda itself). The rules, also stated beside the table the bench writes (report.ts):
+ * Lambda sizing for the transform and ingest functions, derived from the bench's measured scaling (never
+ * measured on Lambda itself). The rules, also stated beside the tables the bench writes (report.ts):
  *
- * - What a transform needs, from the memory-limited runs that spilled (there DuckDB was at its limit
- *   L): the memory outside DuckDB (peak RSS − L: Node, V8, the CLV arrays, allocator overhead) and
- *   what DuckDB would have used unlimited (L + spill). Both scale linearly with transactions between
- *   measured sizes and along the last two beyond them (through zero from a single size).
+ * - What a run needs, from the memory-limited runs that spilled (there DuckDB was at its limit L): the
+ *   memory outside DuckDB (peak RSS − L: Node, V8, the CLV arrays, allocator overhead) and what DuckDB
+ *   would have used unlimited (L + spill). Both scale linearly with transactions between measured
+ *   sizes and along the last two beyond them (through zero from a single size).
  * - Memory M: the smallest (256 MB steps) holding DuckDB at L plus the memory outside it within 90 %
  *   of M, grown while /tmp would exceed Lambda's 10,240 MB. The function gives DuckDB 70 % of M
  *   (lambdas/shared/env.ts) unless `pipeline.duckdb.memoryLimit` is set; where 70 % would not leave
  *   room the row names the limit to set (90 % of M less the memory outside DuckDB).
- * - Ephemeral storage: 1.5 × (curated files + marts + state + spill), in 512 MB steps; spill is what
- *   DuckDB would use unlimited less the limit it gets.
- * - Duration: the memory-limited transform (full rebuild) and the incremental transform as measured
- *   on the bench machine (2 cores); Lambda gives one vCPU per 1,769 MB, so below 3,538 MB times are
- *   scaled by 2 / vCPUs (no gain is assumed from more than 2).
+ * - Ephemeral storage: 1.5 × (what the function keeps on /tmp + spill), in 512 MB steps; spill is
+ *   what DuckDB would use unlimited less the limit it gets. The transform keeps the curated files,
+ *   marts and state; the ingest the downloaded file and the files it writes.
+ * - Duration: the memory-limited run (a full rebuild for the transform) and the incremental transform
+ *   as measured on the bench machine (2 cores); Lambda gives one vCPU per 1,769 MB, so below 3,538 MB
+ *   times are scaled by 2 / vCPUs (no gain is assumed from more than 2).
  * - Nothing is derived for more than twice the largest size measured: a straight line from small runs
  *   (from one that never spilled, the RSS per row) says little about a lake ten times larger.
  */
 
+/** A function's size as deployed by default (infra/config.ts FUNCTION_DEFAULTS). */
+export interface LambdaFunction {
+  readonly memoryMb: number;
+  readonly ephemeralStorageMb: number;
+  readonly timeoutSeconds: number;
+}
+
 export interface ScalingPoint {
   readonly rows: number;
-  /** Bytes the transform leaves in the lake: curated files, marts and state. */
-  readonly lakeBytes: number;
-  readonly incrementalTransformSeconds?: number;
-  /** The full transform run with DuckDB's memory_limit set. */
+  /** Bytes the function keeps on /tmp besides DuckDB's spill (see the rules above). */
+  readonly storedBytes: number;
+  /** The daily incremental transform (transform points only). */
+  readonly incrementalSeconds?: number;
+  /** The run with DuckDB's memory_limit set. */
   readonly limited: {
     readonly memoryLimitBytes: number;
-    readonly transformSeconds: number;
-    readonly transformMaxRssBytes: number;
+    readonly seconds: number;
+    readonly maxRssBytes: number;
     readonly peakSpillBytes: number;
   };
 }
 
 export interface SizingRow {
+  /** Transactions in the lake (transform) or in one uploaded file (ingest). */
   readonly transactions: number;
   /** 'not derived': more than MAX_EXTRAPOLATION times the largest size measured; the row holds no figures. */
   readonly basis: 'measured' | 'interpolated' | 'extrapolated' | 'not derived';
@@ -42,9 +52,10 @@ export interface SizingRow {
   /** The `pipeline.duckdb.memoryLimit` to set; absent when the function's 70 % default fits. */
   readonly duckdbMemoryLimit?: string;
   readonly ephemeralStorageMb?: number;
-  readonly fullRebuildSeconds?: number;
+  /** The run at that size: a full rebuild for the transform, the file for the ingest. */
+  readonly seconds?: number;
   readonly incrementalSeconds?: number;
-  /** Whether the transform function's default size (10,240 MB memory and /tmp, 70 % to DuckDB) holds it. */
+  /** Whether the function's default size (70 % of its memory to DuckDB) holds it. */
   readonly fitsDefaultFunction?: boolean;
   readonly note?: string;
 }
@@ -53,6 +64,7 @@ export const SIZING_TARGETS = [1e6, 5e6, 10e6, 25e6, 50e6, 100e6, 200e6] as cons
 
 const MIB = 2 ** 20;
 const LAMBDA_MAX_MB = 10_240;
+const LAMBDA_MAX_STORAGE_MB = 10_240;
 const LAMBDA_TIMEOUT_SECONDS = 900;
 const MB_PER_VCPU = 1_769;
 const DUCKDB_SHARE = 0.7;
@@ -81,7 +93,7 @@ const roundUp = (value: number, step: number) => Math.ceil(value / step) * step;
 /** A DuckDB memory_limit value, rounded down to 0.1 GB. */
 const duckdbSize = (bytes: number) => `${(Math.floor(bytes / 1e8) / 10).toFixed(1)}GB`;
 
-/** What a transform of `rows` transactions needs, scaled from the measured points. */
+/** What a run of `rows` transactions needs, scaled from the measured points. */
 interface Needs {
   /** Process memory beyond DuckDB's limit. */
   readonly beyondDuckDb: number;
@@ -89,7 +101,7 @@ interface Needs {
   readonly duckdb: number;
   /** Peak RSS when DuckDB never reached its limit (then there is no spill to reason about). */
   readonly unspilledRss: number;
-  readonly lakeBytes: number;
+  readonly storedBytes: number;
 }
 
 function needsAt(points: readonly ScalingPoint[], rows: number): Needs {
@@ -99,12 +111,12 @@ function needsAt(points: readonly ScalingPoint[], rows: number): Needs {
     Math.max(0, scale(from.map((p) => ({ rows: p.rows, y: pick(p) })), rows));
   return spilled.length > 0
     ? {
-        beyondDuckDb: along(spilled, (p) => p.limited.transformMaxRssBytes - p.limited.memoryLimitBytes),
+        beyondDuckDb: along(spilled, (p) => p.limited.maxRssBytes - p.limited.memoryLimitBytes),
         duckdb: along(spilled, (p) => p.limited.memoryLimitBytes + p.limited.peakSpillBytes),
         unspilledRss: 0,
-        lakeBytes: along(points, (p) => p.lakeBytes),
+        storedBytes: along(points, (p) => p.storedBytes),
       }
-    : { beyondDuckDb: 0, duckdb: 0, unspilledRss: along(points, (p) => p.limited.transformMaxRssBytes), lakeBytes: along(points, (p) => p.lakeBytes) };
+    : { beyondDuckDb: 0, duckdb: 0, unspilledRss: along(points, (p) => p.limited.maxRssBytes), storedBytes: along(points, (p) => p.storedBytes) };
 }
 
 /** DuckDB's share of a function of `memoryMb`, the /tmp it needs, and whether the process fits. */
@@ -115,17 +127,22 @@ function plan(needs: Needs, memoryMb: number, duckdbLimit?: number) {
   const rss = needs.unspilledRss > 0 ? needs.unspilledRss : needs.beyondDuckDb + Math.min(needs.duckdb, duckdbBytes);
   return {
     duckdbBytes,
-    ephemeralStorageMb: Math.max(512, roundUp((STORAGE_MARGIN * (needs.lakeBytes + spillBytes)) / MIB, 512)),
+    ephemeralStorageMb: Math.max(512, roundUp((STORAGE_MARGIN * (needs.storedBytes + spillBytes)) / MIB, 512)),
     fitsMemory: rss <= HEADROOM * memoryBytes,
   };
 }
 
-export function deriveSizing(points: readonly ScalingPoint[], targets: readonly number[] = SIZING_TARGETS): SizingRow[] {
+/** The sizing of `defaults`' function for each target size, from its measured points. */
+export function deriveSizing(
+  points: readonly ScalingPoint[],
+  defaults: LambdaFunction,
+  targets: readonly number[] = SIZING_TARGETS,
+): SizingRow[] {
   if (points.length === 0) return [];
   const limit = Math.max(...points.map((p) => p.limited.memoryLimitBytes));
   const smallest = Math.min(...points.map((p) => p.rows));
   const largest = Math.max(...points.map((p) => p.rows));
-  const incrementalPoints = points.filter((p) => p.incrementalTransformSeconds !== undefined);
+  const incrementalPoints = points.filter((p) => p.incrementalSeconds !== undefined);
   return targets.map((rows): SizingRow => {
     if (rows > MAX_EXTRAPOLATION * largest) {
       return {
@@ -147,39 +164,40 @@ export function deriveSizing(points: readonly ScalingPoint[], targets: readonly 
     const processBytes = needs.unspilledRss > 0 ? needs.unspilledRss : limit + needs.beyondDuckDb;
     let memoryMb = roundUp(Math.max(limit / DUCKDB_SHARE, processBytes / HEADROOM) / MIB, MEMORY_STEP_MB);
     const duckdbLimitFor = (mb: number) => Math.min(DUCKDB_SHARE * mb * MIB, HEADROOM * mb * MIB - needs.beyondDuckDb);
-    while (memoryMb <= LAMBDA_MAX_MB && plan(needs, memoryMb, duckdbLimitFor(memoryMb)).ephemeralStorageMb > LAMBDA_MAX_MB) {
+    while (memoryMb <= LAMBDA_MAX_MB && plan(needs, memoryMb, duckdbLimitFor(memoryMb)).ephemeralStorageMb > LAMBDA_MAX_STORAGE_MB) {
       memoryMb += MEMORY_STEP_MB;
     }
     const duckdbBytes = duckdbLimitFor(memoryMb);
     const { ephemeralStorageMb } = plan(needs, memoryMb, duckdbBytes);
     const vcpus = Math.min(memoryMb, LAMBDA_MAX_MB) / MB_PER_VCPU;
     const slowdown = vcpus < 2 ? 2 / vcpus : 1;
-    const fullRebuildSeconds = along((p) => p.limited.transformSeconds) * slowdown;
+    const seconds = along((p) => p.limited.seconds) * slowdown;
     const incrementalSeconds =
-      incrementalPoints.length > 0 ? along((p) => p.incrementalTransformSeconds!, incrementalPoints) * slowdown : undefined;
-    const byDefault = plan(needs, LAMBDA_MAX_MB);
+      incrementalPoints.length > 0 ? along((p) => p.incrementalSeconds!, incrementalPoints) * slowdown : undefined;
+    const holds = (planned: ReturnType<typeof plan>) => planned.fitsMemory && planned.ephemeralStorageMb <= defaults.ephemeralStorageMb;
+    const byDefault = plan(needs, defaults.memoryMb);
     const fitsLambda = memoryMb <= LAMBDA_MAX_MB;
-    const fast = fullRebuildSeconds <= 0.75 * LAMBDA_TIMEOUT_SECONDS;
+    const fast = seconds <= 0.75 * Math.min(defaults.timeoutSeconds, LAMBDA_TIMEOUT_SECONDS);
 
     const notes: string[] = [];
-    if (!fitsLambda) notes.push("no Lambda size holds it: memory or /tmp above 10,240 MB");
-    if (fitsLambda && fast && !(byDefault.fitsMemory && byDefault.ephemeralStorageMb <= LAMBDA_MAX_MB)) {
-      const limited = plan(needs, LAMBDA_MAX_MB, duckdbLimitFor(LAMBDA_MAX_MB));
+    if (!fitsLambda) notes.push('no Lambda size holds it: memory or /tmp above 10,240 MB');
+    if (fitsLambda && fast && !holds(byDefault)) {
+      const limited = plan(needs, defaults.memoryMb, duckdbLimitFor(defaults.memoryMb));
       notes.push(
-        limited.fitsMemory && limited.ephemeralStorageMb <= LAMBDA_MAX_MB
-          ? `the default size holds it with pipeline.duckdb.memoryLimit ${duckdbSize(duckdbLimitFor(LAMBDA_MAX_MB))} (70 % leaves too little for the rest)`
+        holds(limited)
+          ? `the default size holds it with pipeline.duckdb.memoryLimit ${duckdbSize(duckdbLimitFor(defaults.memoryMb))} (70 % leaves too little for the rest)`
           : 'set the memory and storage of this row',
       );
     }
-    if (!fast) notes.push("full rebuild near or past Lambda's 15-minute limit");
+    if (!fast) notes.push("near or past the function's time limit");
     return {
       transactions: rows,
       basis,
       ...(fitsLambda ? { memoryMb, ephemeralStorageMb } : {}),
       ...(fitsLambda && duckdbBytes < DUCKDB_SHARE * memoryMb * MIB ? { duckdbMemoryLimit: duckdbSize(duckdbBytes) } : {}),
-      fullRebuildSeconds,
+      seconds,
       ...(incrementalSeconds === undefined ? {} : { incrementalSeconds }),
-      fitsDefaultFunction: byDefault.fitsMemory && byDefault.ephemeralStorageMb <= LAMBDA_MAX_MB && fast,
+      fitsDefaultFunction: holds(byDefault) && fast,
       ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
     };
   });

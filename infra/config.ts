@@ -36,7 +36,14 @@ function functionSettings(defaults: { memoryMb: number; ephemeralStorageMb: numb
     .strict();
 }
 
-const ingestFunctionSchema = functionSettings({ memoryMb: 3008, ephemeralStorageMb: 4096, timeoutSeconds: 900 }).extend({
+/** Each function's size when the config sets none; the bench's sizing tables say what these hold. */
+export const FUNCTION_DEFAULTS = {
+  ingest: { memoryMb: 3008, ephemeralStorageMb: 4096, timeoutSeconds: 900 },
+  transform: { memoryMb: 10_240, ephemeralStorageMb: 10_240, timeoutSeconds: 900 },
+  export: { memoryMb: 512, ephemeralStorageMb: 512, timeoutSeconds: 300 },
+} as const;
+
+const ingestFunctionSchema = functionSettings(FUNCTION_DEFAULTS.ingest).extend({
   /** SQS messages (one uploaded file each) per invocation. */
   batchSize: count(1, 10).default(5),
   /** Concurrent ingest invocations the queue may drive (SQS event sources allow 2-1000). */
@@ -65,8 +72,8 @@ export const infraConfigSchema = z
           /** arm64 (Graviton) costs less per GB-second; x86_64 where a dependency needs it. */
           architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
           ingest: ingestFunctionSchema.prefault({}),
-          transform: functionSettings({ memoryMb: 10_240, ephemeralStorageMb: 10_240, timeoutSeconds: 900 }).prefault({}),
-          export: functionSettings({ memoryMb: 512, ephemeralStorageMb: 512, timeoutSeconds: 300 }).prefault({}),
+          transform: functionSettings(FUNCTION_DEFAULTS.transform).prefault({}),
+          export: functionSettings(FUNCTION_DEFAULTS.export).prefault({}),
         })
         .strict(),
     ).prefault({}),

@@ -28,4 +28,22 @@ describe('renderMarkdown', () => {
     expect(column('peak spill ingest')).toBe('2.00 GB');
     expect(column('peak spill transform')).toBe('600 MB');
   });
+
+  it('adds the ingest sizing table when the report has one, a row per file size', async () => {
+    const saved = JSON.parse(await readFile(join(repoRoot, 'bench', 'results', '2026-11-23.json'), 'utf8')) as BenchReport;
+    const markdown = renderMarkdown({
+      ...saved,
+      ingestSizing: [
+        { transactions: 10e6, basis: 'measured', memoryMb: 1536, duckdbMemoryLimit: '1.1GB', ephemeralStorageMb: 1024, seconds: 14.7, fitsDefaultFunction: true },
+      ],
+    });
+    const section = markdown.slice(markdown.indexOf('## Lambda sizing for the ingest function'));
+    const [header, , row] = section.split('\n').filter((line) => line.startsWith('|'));
+    expect(header).toBe(
+      '| transactions in the file | basis | memory MB | duckdb.memoryLimit | ephemeral storage MB | ingest s | default function holds it | note |',
+    );
+    expect(row).toBe('| 10,000,000 | measured | 1,536 | 1.1GB | 1,024 | 15 | yes |  |');
+    expect(section).toContain('the ingest Lambda as deployed (3,008 MB, /tmp 4,096 MB, 900 s, 70 % to DuckDB)');
+    expect(renderMarkdown({ ...saved, ingestSizing: [] })).not.toContain('## Lambda sizing for the ingest function');
+  });
 });

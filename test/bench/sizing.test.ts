@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { deriveSizing, scale, type ScalingPoint } from '../../bench/sizing.ts';
+import { FUNCTION_DEFAULTS } from '../../infra/config.ts';
+
+const TRANSFORM = FUNCTION_DEFAULTS.transform;
+const INGEST = FUNCTION_DEFAULTS.ingest;
 
 describe('scale', () => {
   it('runs through zero from a single point, linearly between points and along the last segment beyond', () => {
@@ -17,14 +21,14 @@ describe('scale', () => {
 /** A 10M-transaction run that spilled 1 GB under a 1 GB DuckDB limit. */
 const spilledAt10M: ScalingPoint = {
   rows: 10e6,
-  lakeBytes: 0.5e9,
-  incrementalTransformSeconds: 5,
-  limited: { memoryLimitBytes: 1e9, transformSeconds: 20, transformMaxRssBytes: 1.5e9, peakSpillBytes: 1e9 },
+  storedBytes: 0.5e9,
+  incrementalSeconds: 5,
+  limited: { memoryLimitBytes: 1e9, seconds: 20, maxRssBytes: 1.5e9, peakSpillBytes: 1e9 },
 };
 
 describe('deriveSizing', () => {
   it('sizes a measured point by hand: DuckDB at its limit plus the memory outside it, /tmp for lake and spill', () => {
-    const [row] = deriveSizing([spilledAt10M], [10e6]);
+    const [row] = deriveSizing([spilledAt10M], TRANSFORM, [10e6]);
     // Outside DuckDB 1.5 − 1 = 0.5 GB; the process needs 1.5 GB within 90 %: 1.6667e9 B = 1,589.5 MiB → 1,792.
     expect(row?.basis).toBe('measured');
     expect(row?.memoryMb).toBe(1792);
@@ -33,7 +37,7 @@ describe('deriveSizing', () => {
     // DuckDB wants 1 + 1 = 2 GB: 808,856,627 B spill; 1.5 × (0.5e9 + spill) = 1,872.3 MiB → 2,048 in 512 steps.
     expect(row?.ephemeralStorageMb).toBe(2048);
     // 1,792 MB is 1,792 / 1,769 vCPUs: times scale by 2 / 1.0130 = 1.9743.
-    expect(row?.fullRebuildSeconds).toBeCloseTo((20 * 2 * 1769) / 1792, 9);
+    expect(row?.seconds).toBeCloseTo((20 * 2 * 1769) / 1792, 9);
     expect(row?.incrementalSeconds).toBeCloseTo((5 * 2 * 1769) / 1792, 9);
     // The default 10,240 MB function: 0.5 + 2 GB of RSS, no spill, 1.5 × 0.5 GB of /tmp.
     expect(row?.fitsDefaultFunction).toBe(true);
@@ -41,12 +45,12 @@ describe('deriveSizing', () => {
   });
 
   it('derives up to twice the largest size measured and nothing beyond', () => {
-    const rows = deriveSizing([spilledAt10M], [20e6, 25e6]);
+    const rows = deriveSizing([spilledAt10M], TRANSFORM, [20e6, 25e6]);
     expect(rows[0]?.basis).toBe('extrapolated');
     // Through zero: 1 GB outside DuckDB, 4 GB wanted by it; the process needs 1 + 1 GB within 90 %:
     // 2,119.3 MiB → 2,304 in 256 MB steps, where /tmp (1.5 × (1 GB + 2.83 GB of spill)) still fits.
     expect(rows[0]?.memoryMb).toBe(2304);
-    expect(rows[0]?.fullRebuildSeconds).toBeCloseTo(40 * (2 * 1769) / 2304, 9);
+    expect(rows[0]?.seconds).toBeCloseTo(40 * (2 * 1769) / 2304, 9);
     expect(rows[1]).toEqual({
       transactions: 25e6,
       basis: 'not derived',
@@ -57,11 +61,39 @@ describe('deriveSizing', () => {
   it('says no Lambda holds a size whose memory would pass 10,240 MB', () => {
     const heavy: ScalingPoint = {
       ...spilledAt10M,
-      limited: { ...spilledAt10M.limited, transformMaxRssBytes: 11e9 },
+      limited: { ...spilledAt10M.limited, maxRssBytes: 11e9 },
     };
-    const [row] = deriveSizing([heavy], [10e6]);
+    const [row] = deriveSizing([heavy], TRANSFORM, [10e6]);
     expect(row?.memoryMb).toBeUndefined();
     expect(row?.fitsDefaultFunction).toBe(false);
     expect(row?.note).toBe('no Lambda size holds it: memory or /tmp above 10,240 MB');
+  });
+
+  it("sizes the ingest function per file against the ingest function's default size", () => {
+    const ingestOf = (rows: number, storedBytes: number, seconds: number, spill: number): ScalingPoint => ({
+      rows,
+      storedBytes,
+      limited: { memoryLimitBytes: 1e9, seconds, maxRssBytes: 1.33e9, peakSpillBytes: spill },
+    });
+    const [tenMillion, fiftyMillion] = deriveSizing(
+      [ingestOf(10e6, 0.615e9, 6.4, 0.125e9), ingestOf(50e6, 3.1e9, 36.7, 3.78e9)],
+      INGEST,
+      [10e6, 50e6],
+    );
+    // Both: 0.33 GB outside DuckDB; 1.33 GB within 90 % is 1,409.3 MiB → 1,536 MB, where 90 % less 0.33 GB
+    // (1,119,551,462 B) is below 70 % (1,127,428,915 B): DuckDB gets 1.1 GB.
+    expect(tenMillion).toMatchObject({ memoryMb: 1536, duckdbMemoryLimit: '1.1GB' });
+    expect(fiftyMillion).toMatchObject({ memoryMb: 1536, duckdbMemoryLimit: '1.1GB' });
+    // 10M: DuckDB wants 1.125 GB, spills 5.4 MB; 1.5 × (0.615 GB + spill) = 887.6 MiB → 1,024 MB.
+    expect(tenMillion?.ephemeralStorageMb).toBe(1024);
+    expect(tenMillion?.seconds).toBeCloseTo((6.4 * 2 * 1769) / 1536, 9);
+    // In the default 3,008 MB function DuckDB gets 2.21 GB: no spill, 1,024 MB of /tmp within 4,096.
+    expect(tenMillion?.fitsDefaultFunction).toBe(true);
+    expect(tenMillion?.note).toBeUndefined();
+    // 50M: DuckDB wants 4.78 GB, spills 3.66 GB at 1.1 GB; 1.5 × (3.1 + 3.66 GB) = 9,670.9 MiB → 9,728 MB.
+    expect(fiftyMillion?.ephemeralStorageMb).toBe(9728);
+    // The default function spills 2.57 GB: 1.5 × (3.1 + 2.57 GB) = 8,113.9 MiB of /tmp, over its 4,096 MB.
+    expect(fiftyMillion?.fitsDefaultFunction).toBe(false);
+    expect(fiftyMillion?.note).toBe('set the memory and storage of this row');
   });
 });
