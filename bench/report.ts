@@ -182,12 +182,13 @@ function targetsTable(results: readonly SizeResult[]): string {
 }
 
 /** The rules shared by both sizing tables (bench/sizing.ts), after what each function keeps on /tmp. */
-const sizingRules = (stored: string, durations: string) =>
+const sizingRules = (fn: 'ingest' | 'transform', stored: string, durations: string) =>
   "From the memory-limited runs that spilled (DuckDB at its limit L): the memory outside DuckDB (peak RSS − L) and " +
   'what DuckDB would use unlimited (L + spill), scaled linearly with transactions (through zero from a single ' +
   'measured size). Memory: the smallest size (256 MB steps) holding DuckDB at L plus the memory outside it within ' +
   '90 %, grown while /tmp would exceed 10,240 MB. The function gives DuckDB 70 % of its memory unless ' +
-  '`pipeline.duckdb.memoryLimit` is set; where that would not leave room, the table names the limit to set. ' +
+  `\`lambda.${fn}.duckdbMemoryLimit\` is set (or \`pipeline.duckdb.memoryLimit\`, which both functions share); ` +
+  'where 70 % would not leave room, the table names the limit to set there. ' +
   `Ephemeral storage: 1.5 × (${stored} + spill at that limit), in 512 MB steps. Durations: ${durations} measured ` +
   'here on 2 cores, scaled by 2 ÷ vCPUs below 3,538 MB (Lambda gives a vCPU per 1,769 MB; no gain assumed above ' +
   '2). Nothing is derived past twice the largest size measured.';
@@ -205,7 +206,7 @@ function sizingTable(
   durations: readonly { heading: string; of: (row: SizingRow) => number | undefined }[],
 ): string {
   return markdownTable(
-    [sizeHeading, 'basis', 'memory MB', 'duckdb.memoryLimit', 'ephemeral storage MB', ...durations.map((d) => d.heading), 'default function holds it', 'note'],
+    [sizeHeading, 'basis', 'memory MB', 'DuckDB memory limit', 'ephemeral storage MB', ...durations.map((d) => d.heading), 'default function holds it', 'note'],
     sizing.map((row) => [
       formatCount(row.transactions),
       row.basis,
@@ -227,7 +228,11 @@ export function sizingMarkdown(sizing: readonly SizingRow[]): string {
       { heading: 'daily incremental (1 % new) s', of: (row) => row.incrementalSeconds },
     ]),
     'Derived from the transform processes above, not measured on Lambda. ' +
-      sizingRules('curated files + marts + state', 'the memory-limited full transform and the incremental transform') +
+      sizingRules(
+        'transform',
+        'curated files + marts + state',
+        'the memory-limited full transform and the incremental transform',
+      ) +
       ` Default function: the transform Lambda as deployed (${asDeployed(FUNCTION_DEFAULTS.transform)}).`,
   ].join('\n\n');
 }
@@ -237,7 +242,7 @@ export function ingestSizingMarkdown(sizing: readonly SizingRow[]): string {
   return [
     sizingTable(sizing, 'transactions in the file', [{ heading: 'ingest s', of: (row) => row.seconds }]),
     'Derived from the ingest processes of the memory-limited runs above (one CSV file each), not measured on Lambda. ' +
-      sizingRules('the downloaded file + the curated and quarantine files it writes', 'the memory-limited ingest') +
+      sizingRules('ingest', 'the downloaded file + the curated and quarantine files it writes', 'the memory-limited ingest') +
       ` Default function: the ingest Lambda as deployed (${asDeployed(FUNCTION_DEFAULTS.ingest)}). An invocation ` +
       'ingests its files one at a time, so it needs room for the largest.',
   ].join('\n\n');

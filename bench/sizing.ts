@@ -8,8 +8,8 @@
  *   sizes and along the last two beyond them (through zero from a single size).
  * - Memory M: the smallest (256 MB steps) holding DuckDB at L plus the memory outside it within 90 %
  *   of M, grown while /tmp would exceed Lambda's 10,240 MB. The function gives DuckDB 70 % of M
- *   (lambdas/shared/env.ts) unless `pipeline.duckdb.memoryLimit` is set; where 70 % would not leave
- *   room the row names the limit to set (90 % of M less the memory outside DuckDB).
+ *   (lambdas/shared/env.ts) unless its `lambda.<function>.duckdbMemoryLimit` is set; where 70 % would not
+ *   leave room the row names the limit to set (90 % of M less the memory outside DuckDB).
  * - Ephemeral storage: 1.5 × (what the function keeps on /tmp + spill), in 512 MB steps; spill is
  *   what DuckDB would use unlimited less the limit it gets. The transform keeps the curated files,
  *   marts and state; the ingest the downloaded file and the files it writes.
@@ -49,7 +49,7 @@ export interface SizingRow {
   readonly basis: 'measured' | 'interpolated' | 'extrapolated' | 'not derived';
   /** Lambda MB (MiB); absent when no Lambda size fits. */
   readonly memoryMb?: number;
-  /** The `pipeline.duckdb.memoryLimit` to set; absent when the function's 70 % default fits. */
+  /** The function's `lambda.<function>.duckdbMemoryLimit` to set; absent when its 70 % default fits. */
   readonly duckdbMemoryLimit?: string;
   readonly ephemeralStorageMb?: number;
   /** The run at that size: a full rebuild for the transform, the file for the ingest. */
@@ -185,7 +185,7 @@ export function deriveSizing(
       const limited = plan(needs, defaults.memoryMb, duckdbLimitFor(defaults.memoryMb));
       notes.push(
         holds(limited)
-          ? `the default size holds it with pipeline.duckdb.memoryLimit ${duckdbSize(duckdbLimitFor(defaults.memoryMb))} (70 % leaves too little for the rest)`
+          ? `the default size holds it with a DuckDB memory limit of ${duckdbSize(duckdbLimitFor(defaults.memoryMb))} (70 % leaves too little for the rest)`
           : 'set the memory and storage of this row',
       );
     }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pipelineConfigSchema, type PipelineConfig } from '../lambdas/core/config.ts';
+import { duckdbMemoryLimitSchema, pipelineConfigSchema, type PipelineConfig } from '../lambdas/core/config.ts';
 
 /**
  * The deployment settings: cdk.json `context` (or `cdk synth -c key=value`), validated once in
@@ -43,7 +43,15 @@ export const FUNCTION_DEFAULTS = {
   export: { memoryMb: 512, ephemeralStorageMb: 512, timeoutSeconds: 300 },
 } as const;
 
-const ingestFunctionSchema = functionSettings(FUNCTION_DEFAULTS.ingest).extend({
+/** A function that runs DuckDB may set DuckDB's memory limit for itself (the bench's sizing tables say when). */
+function duckdbFunctionSettings(defaults: { memoryMb: number; ephemeralStorageMb: number; timeoutSeconds: number }) {
+  return functionSettings(defaults).extend({
+    /** DuckDB's memory_limit in this function, e.g. "2.5GB"; else `pipeline.duckdb.memoryLimit`, else 70 % of memoryMb. */
+    duckdbMemoryLimit: duckdbMemoryLimitSchema.optional(),
+  });
+}
+
+const ingestFunctionSchema = duckdbFunctionSettings(FUNCTION_DEFAULTS.ingest).extend({
   /** SQS messages (one uploaded file each) per invocation. */
   batchSize: count(1, 10).default(5),
   /** Concurrent ingest invocations the queue may drive (SQS event sources allow 2-1000). */
@@ -72,7 +80,7 @@ export const infraConfigSchema = z
           /** arm64 (Graviton) costs less per GB-second; x86_64 where a dependency needs it. */
           architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
           ingest: ingestFunctionSchema.prefault({}),
-          transform: functionSettings(FUNCTION_DEFAULTS.transform).prefault({}),
+          transform: duckdbFunctionSettings(FUNCTION_DEFAULTS.transform).prefault({}),
           export: functionSettings(FUNCTION_DEFAULTS.export).prefault({}),
         })
         .strict(),

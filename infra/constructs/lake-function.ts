@@ -18,6 +18,8 @@ export interface FunctionSize {
   readonly memoryMb: number;
   readonly ephemeralStorageMb: number;
   readonly timeoutSeconds: number;
+  /** DuckDB's memory_limit in this function (DUCKDB_MEMORY_LIMIT); functions with DuckDB only. */
+  readonly duckdbMemoryLimit?: string;
 }
 
 export interface LakeFunctionProps {
@@ -116,6 +118,7 @@ export class LakeFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'lifecycle-lake',
         POWERTOOLS_LOG_LEVEL: 'INFO',
+        ...(props.size.duckdbMemoryLimit === undefined ? {} : { DUCKDB_MEMORY_LIMIT: props.size.duckdbMemoryLimit }),
         ...props.environment,
       },
       bundling: {

@@ -92,10 +92,17 @@ const clvSchema = z
   .strict()
   .refine((c) => c.tierAShare + c.tierBShare < 1, { message: 'tierAShare + tierBShare must be below 1' });
 
+/** A DuckDB memory_limit value, e.g. "4GB" or "2560MB". */
+export const duckdbMemoryLimitSchema = z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i);
+
 const duckdbSchema = z
   .object({
-    /** e.g. "4GB"; DuckDB's default (80 % of RAM) when absent. */
-    memoryLimit: z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i).optional(),
+    /**
+     * e.g. "4GB"; DuckDB's default (80 % of RAM) when absent, and on Lambda 70 % of the function's
+     * memory. Deployed, it applies to the ingest and the transform function alike unless that
+     * function's own `lambda.<function>.duckdbMemoryLimit` is set.
+     */
+    memoryLimit: duckdbMemoryLimitSchema.optional(),
     threads: z.number().int().positive().optional(),
     /** Where DuckDB spills; a folder under the OS temp directory when absent. */
     tempDirectory: z.string().optional(),

@@ -50,7 +50,10 @@ export interface PipelineSettings {
   readonly lakeBucket: string;
   /** Key prefix of the lake inside the bucket: '' for the bucket root, else ending with '/'. */
   readonly lakePrefix: string;
-  /** PIPELINE_CONFIG, validated, with DuckDB sized for this function where the config leaves it open. */
+  /**
+   * PIPELINE_CONFIG, validated, with DuckDB sized for this function: its memory limit is the function's
+   * DUCKDB_MEMORY_LIMIT when set, else the config's, else 70 % of the function's memory.
+   */
   readonly config: PipelineConfig;
   /** Scratch folder under /tmp (the only writable place on Lambda). */
   readonly workDir: string;
@@ -59,7 +62,10 @@ export interface PipelineSettings {
 }
 
 export function readPipelineSettings(env: NodeJS.ProcessEnv = process.env): PipelineSettings {
-  const values = readEnv({ required: ['LAKE_BUCKET', 'PIPELINE_CONFIG'], optional: ['LAKE_PREFIX', 'SQL_DIR', 'LAMBDA_TASK_ROOT'] }, env);
+  const values = readEnv(
+    { required: ['LAKE_BUCKET', 'PIPELINE_CONFIG'], optional: ['LAKE_PREFIX', 'SQL_DIR', 'LAMBDA_TASK_ROOT', 'DUCKDB_MEMORY_LIMIT'] },
+    env,
+  );
   let raw: unknown;
   try {
     raw = JSON.parse(values.PIPELINE_CONFIG);
@@ -75,7 +81,8 @@ export function readPipelineSettings(env: NodeJS.ProcessEnv = process.env): Pipe
     config: {
       ...config,
       duckdb: {
-        memoryLimit: config.duckdb.memoryLimit ?? sized.memoryLimit,
+        // The function's own limit (lambda.<function>.duckdbMemoryLimit), then the pipeline's, then 70 %.
+        memoryLimit: values.DUCKDB_MEMORY_LIMIT ?? config.duckdb.memoryLimit ?? sized.memoryLimit,
         threads: config.duckdb.threads ?? sized.threads,
         tempDirectory: config.duckdb.tempDirectory ?? sized.tempDirectory,
       },

@@ -40,10 +40,11 @@ describe('renderMarkdown', () => {
     const section = markdown.slice(markdown.indexOf('## Lambda sizing for the ingest function'));
     const [header, , row] = section.split('\n').filter((line) => line.startsWith('|'));
     expect(header).toBe(
-      '| transactions in the file | basis | memory MB | duckdb.memoryLimit | ephemeral storage MB | ingest s | default function holds it | note |',
+      '| transactions in the file | basis | memory MB | DuckDB memory limit | ephemeral storage MB | ingest s | default function holds it | note |',
     );
     expect(row).toBe('| 10,000,000 | measured | 1,536 | 1.1GB | 1,024 | 15 | yes |  |');
     expect(section).toContain('the ingest Lambda as deployed (3,008 MB, /tmp 4,096 MB, 900 s, 70 % to DuckDB)');
+    expect(section).toContain('unless `lambda.ingest.duckdbMemoryLimit` is set');
     expect(renderMarkdown({ ...saved, ingestSizing: [] })).not.toContain('## Lambda sizing for the ingest function');
   });
 });

@@ -36,6 +36,7 @@ describe('parseInfraConfig', () => {
     expect(config.lambda.architecture).toBe('x86_64');
     expect(config.lambda.transform.memoryMb).toBe(4096);
     expect(config.lambda.transform.timeoutSeconds).toBe(900);
+    expect(config.lambda.transform.duckdbMemoryLimit).toBeUndefined();
     expect(config.pipeline.clv.horizonMonths).toBe(24);
   });
 
@@ -48,6 +49,8 @@ describe('parseInfraConfig', () => {
     [{ lambda: { ingest: { ephemeralStorageMb: 100 } } }, 'lambda.ingest.ephemeralStorageMb:'],
     [{ lambda: { architecture: 'arm' } }, 'lambda.architecture:'],
     [{ lambda: { transform: { memory: 1024 } } }, 'lambda.transform: Unrecognized key'],
+    [{ lambda: { ingest: { duckdbMemoryLimit: 'lots' } } }, 'lambda.ingest.duckdbMemoryLimit:'],
+    [{ lambda: { export: { duckdbMemoryLimit: '1GB' } } }, 'lambda.export: Unrecognized key'],
     [{ athenaBytesScannedCutoff: 1000 }, 'athenaBytesScannedCutoff:'],
     [{ alarmEmail: 'ops-at-example' }, 'alarmEmail: use an e-mail address'],
     [{ logRetentionDays: 42 }, "logRetentionDays: use one of CloudWatch Logs' retention periods"],

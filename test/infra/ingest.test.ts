@@ -86,6 +86,17 @@ describe('IngestPipeline', () => {
     });
   });
 
+  it("passes each function its own DuckDB memory limit when one is configured, and none otherwise", () => {
+    const sized = synthesizeApp({ context: { lambda: { ingest: { duckdbMemoryLimit: '1.1GB' }, transform: { duckdbMemoryLimit: '2.5GB' } } } });
+    expect(lambdaFunction(sized.pipelineTemplate, 'IngestFunction').properties.Environment.Variables.DUCKDB_MEMORY_LIMIT).toBe('1.1GB');
+    expect(lambdaFunction(sized.pipelineTemplate, 'TransformFunction').properties.Environment.Variables.DUCKDB_MEMORY_LIMIT).toBe(
+      '2.5GB',
+    );
+    expect(lambdaFunction(synth.pipelineTemplate, 'TransformFunction').properties.Environment.Variables).not.toHaveProperty(
+      'DUCKDB_MEMORY_LIMIT',
+    );
+  });
+
   it('may read the raw bucket and write only the curated, quarantine and ingest-ledger prefixes of the lake', () => {
     const statements = roleStatements(synth.pipelineTemplate, ingest);
     expect(s3ObjectGrants(statements, 's3:GetObject*')).toEqual([

@@ -59,6 +59,16 @@ describe('readPipelineSettings', () => {
     expect(settings.sqlDir).toBe('/opt/sql');
   });
 
+  it("lets the function's own DUCKDB_MEMORY_LIMIT win over PIPELINE_CONFIG's, which both functions share", () => {
+    const shared = { ...base, PIPELINE_CONFIG: JSON.stringify({ duckdb: { memoryLimit: '1GB', threads: 1 } }) };
+    expect(readPipelineSettings({ ...shared, DUCKDB_MEMORY_LIMIT: '2560MB' }).config.duckdb).toMatchObject({
+      memoryLimit: '2560MB',
+      threads: 1,
+    });
+    expect(readPipelineSettings({ ...base, DUCKDB_MEMORY_LIMIT: '2560MB' }).config.duckdb.memoryLimit).toBe('2560MB');
+    expect(readPipelineSettings(shared).config.duckdb.memoryLimit).toBe('1GB');
+  });
+
   it('rejects PIPELINE_CONFIG that is not JSON or not a valid config, naming the variable and the key', () => {
     expect(() => readPipelineSettings({ ...base, PIPELINE_CONFIG: '{clv:' })).toThrow(/PIPELINE_CONFIG is not valid JSON/);
     expect(() => readPipelineSettings({ ...base, PIPELINE_CONFIG: '{"clv":{"horizonMonths":-3}}' })).toThrow(ConfigError);
