@@ -195,8 +195,9 @@ export function deriveSizing(
       basis,
       ...(fitsLambda ? { memoryMb, ephemeralStorageMb } : {}),
       ...(fitsLambda && duckdbBytes < DUCKDB_SHARE * memoryMb * MIB ? { duckdbMemoryLimit: duckdbSize(duckdbBytes) } : {}),
-      seconds,
-      ...(incrementalSeconds === undefined ? {} : { incrementalSeconds }),
+      // Durations are for the recommended size: none where no size holds the run.
+      ...(fitsLambda ? { seconds } : {}),
+      ...(fitsLambda && incrementalSeconds !== undefined ? { incrementalSeconds } : {}),
       fitsDefaultFunction: holds(byDefault) && fast,
       ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
     };

@@ -65,6 +65,8 @@ describe('deriveSizing', () => {
     };
     const [row] = deriveSizing([heavy], TRANSFORM, [10e6]);
     expect(row?.memoryMb).toBeUndefined();
+    expect(row?.seconds).toBeUndefined();
+    expect(row?.incrementalSeconds).toBeUndefined();
     expect(row?.fitsDefaultFunction).toBe(false);
     expect(row?.note).toBe('no Lambda size holds it: memory or /tmp above 10,240 MB');
   });
