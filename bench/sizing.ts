@@ -143,7 +143,7 @@ export function deriveSizing(
   const smallest = Math.min(...points.map((p) => p.rows));
   const largest = Math.max(...points.map((p) => p.rows));
   const incrementalPoints = points.filter((p) => p.incrementalSeconds !== undefined);
-  return targets.map((rows): SizingRow => {
+  const rowAt = (rows: number): SizingRow => {
     if (rows > MAX_EXTRAPOLATION * largest) {
       return {
         transactions: rows,
@@ -201,5 +201,34 @@ export function deriveSizing(
       fitsDefaultFunction: holds(byDefault) && fast,
       ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
     };
+  };
+  const held = largestHeldByDefault(rowAt, smallest, MAX_EXTRAPOLATION * largest);
+  return targets.map((rows) => {
+    const row = rowAt(rows);
+    if (row.fitsDefaultFunction !== false || held === undefined) return row;
+    const limit = `the default size holds up to about ${formatRows(held)} transactions`;
+    return { ...row, note: row.note === undefined ? limit : `${row.note}; ${limit}` };
   });
+}
+
+/**
+ * The largest size (to two significant digits, rounded down) the default function holds, found by
+ * bisection between the sizes derived; undefined when it holds none of them or all of them.
+ */
+function largestHeldByDefault(rowAt: (rows: number) => SizingRow, from: number, to: number): number | undefined {
+  const holds = (rows: number) => rowAt(rows).fitsDefaultFunction === true;
+  if (!holds(from) || holds(to)) return undefined;
+  let [low, high] = [from, to];
+  while (high - low > from / 100) {
+    const middle = (low + high) / 2;
+    if (holds(middle)) low = middle;
+    else high = middle;
+  }
+  const unit = 10 ** (Math.floor(Math.log10(low)) - 1);
+  return Math.floor(low / unit) * unit;
+}
+
+/** A transaction count as the notes give it: 31M, 2.5M, 800k. */
+function formatRows(rows: number): string {
+  return rows >= 1e6 ? `${rows / 1e6}M` : `${rows / 1e3}k`;
 }

@@ -96,6 +96,9 @@ describe('deriveSizing', () => {
     expect(fiftyMillion?.ephemeralStorageMb).toBe(9728);
     // The default function spills 2.57 GB: 1.5 × (3.1 + 2.57 GB) = 8,113.9 MiB of /tmp, over its 4,096 MB.
     expect(fiftyMillion?.fitsDefaultFunction).toBe(false);
-    expect(fiftyMillion?.note).toBe('set the memory and storage of this row');
+    // Where the default's /tmp runs out, along the line from 10M to 50M (k = (rows − 10M) / 40M): it
+    // spills once 1.125 + 3.655k GB passes 2.208 GB (k > 0.2963), and then 1.5 × (0.615 + 2.485k + spill)
+    // GB stays within 4,096 MiB up to k = 3.3312 / 6.14 = 0.5425, 31.7M rows: "about 31M".
+    expect(fiftyMillion?.note).toBe('set the memory and storage of this row; the default size holds up to about 31M transactions');
   });
 });
