@@ -206,8 +206,8 @@ export function deriveSizing(
   return targets.map((rows) => {
     const row = rowAt(rows);
     if (row.fitsDefaultFunction !== false || held === undefined) return row;
-    const limit = `the default size holds up to about ${formatRows(held)} transactions`;
-    return { ...row, note: row.note === undefined ? limit : `${row.note}; ${limit}` };
+    const heldNote = `the default size holds up to about ${formatRows(held)} transactions`;
+    return { ...row, note: row.note === undefined ? heldNote : `${row.note}; ${heldNote}` };
   });
 }
 
