@@ -2,6 +2,7 @@
 import type { BaselineMeasurement, LakeWriteMeasurement, IngestMeasurement, TransformMeasurement } from './measure.ts';
 import type { TransformStages } from './stages.ts';
 import { FUNCTION_DEFAULTS } from '../infra/config.ts';
+import { DUCKDB_MEMORY_SHARE } from '../lambdas/shared/env.ts';
 import type { LambdaFunction, SizingRow } from './sizing.ts';
 import type { SplitFiles } from './split.ts';
 
@@ -181,21 +182,24 @@ function targetsTable(results: readonly SizeResult[]): string {
   );
 }
 
+/** DuckDB's share of a function's memory as the tables state it. */
+const duckdbShare = `${DUCKDB_MEMORY_SHARE * 100} %`;
+
 /** The rules shared by both sizing tables (bench/sizing.ts), after what each function keeps on /tmp. */
 const sizingRules = (fn: 'ingest' | 'transform', stored: string, durations: string) =>
   "From the memory-limited runs that spilled (DuckDB at its limit L): the memory outside DuckDB (peak RSS − L) and " +
   'what DuckDB would use unlimited (L + spill), scaled linearly with transactions (through zero from a single ' +
   'measured size). Memory: the smallest size (256 MB steps) holding DuckDB at L plus the memory outside it within ' +
-  '90 %, grown while /tmp would exceed 10,240 MB. The function gives DuckDB 70 % of its memory unless ' +
+  `90 %, grown while /tmp would exceed 10,240 MB. The function gives DuckDB ${duckdbShare} of its memory unless ` +
   `\`lambda.${fn}.duckdbMemoryLimit\` is set (or \`pipeline.duckdb.memoryLimit\`, which both functions share); ` +
-  'where 70 % would not leave room, the table names the limit to set there. ' +
+  `where ${duckdbShare} would not leave room, the table names the limit to set there. ` +
   `Ephemeral storage: 1.5 × (${stored} + spill at that limit), in 512 MB steps. Durations: ${durations} measured ` +
   'here on 2 cores, scaled by 2 ÷ vCPUs below 3,538 MB (Lambda gives a vCPU per 1,769 MB; no gain assumed above ' +
   '2). Nothing is derived past twice the largest size measured.';
 
 /** A function's default size as the tables state it (infra/config.ts). */
 const asDeployed = (fn: LambdaFunction) =>
-  `${formatCount(fn.memoryMb)} MB, /tmp ${formatCount(fn.ephemeralStorageMb)} MB, ${fn.timeoutSeconds} s, 70 % to DuckDB`;
+  `${formatCount(fn.memoryMb)} MB, /tmp ${formatCount(fn.ephemeralStorageMb)} MB, ${fn.timeoutSeconds} s, ${duckdbShare} to DuckDB`;
 
 const orDash = (value: number | undefined, format: (n: number) => string) => (value === undefined ? '—' : format(value));
 
@@ -211,7 +215,7 @@ function sizingTable(
       formatCount(row.transactions),
       row.basis,
       orDash(row.memoryMb, formatCount),
-      row.memoryMb === undefined ? '—' : (row.duckdbMemoryLimit ?? 'default (70 %)'),
+      row.memoryMb === undefined ? '—' : (row.duckdbMemoryLimit ?? `default (${duckdbShare})`),
       orDash(row.ephemeralStorageMb, formatCount),
       ...durations.map((d) => orDash(d.of(row), formatCount)),
       row.fitsDefaultFunction === undefined ? '—' : row.fitsDefaultFunction ? 'yes' : 'no',

@@ -20,6 +20,8 @@
  *   (from one that never spilled, the RSS per row) says little about a lake ten times larger.
  */
 
+import { DUCKDB_MEMORY_SHARE } from '../lambdas/shared/env.ts';
+
 /** A function's size as deployed by default (infra/config.ts FUNCTION_DEFAULTS). */
 export interface LambdaFunction {
   readonly memoryMb: number;
@@ -67,7 +69,6 @@ const LAMBDA_MAX_MB = 10_240;
 const LAMBDA_MAX_STORAGE_MB = 10_240;
 const LAMBDA_TIMEOUT_SECONDS = 900;
 const MB_PER_VCPU = 1_769;
-const DUCKDB_SHARE = 0.7;
 const HEADROOM = 0.9;
 const STORAGE_MARGIN = 1.5;
 const MEMORY_STEP_MB = 256;
@@ -122,7 +123,7 @@ function needsAt(points: readonly ScalingPoint[], rows: number): Needs {
 /** DuckDB's share of a function of `memoryMb`, the /tmp it needs, and whether the process fits. */
 function plan(needs: Needs, memoryMb: number, duckdbLimit?: number) {
   const memoryBytes = memoryMb * MIB;
-  const duckdbBytes = duckdbLimit ?? DUCKDB_SHARE * memoryBytes;
+  const duckdbBytes = duckdbLimit ?? DUCKDB_MEMORY_SHARE * memoryBytes;
   const spillBytes = Math.max(0, needs.duckdb - duckdbBytes);
   const rss = needs.unspilledRss > 0 ? needs.unspilledRss : needs.beyondDuckDb + Math.min(needs.duckdb, duckdbBytes);
   return {
@@ -162,8 +163,8 @@ export function deriveSizing(
 
     // The smallest function holding DuckDB at the measured limit, then larger while /tmp would not fit.
     const processBytes = needs.unspilledRss > 0 ? needs.unspilledRss : limit + needs.beyondDuckDb;
-    let memoryMb = roundUp(Math.max(limit / DUCKDB_SHARE, processBytes / HEADROOM) / MIB, MEMORY_STEP_MB);
-    const duckdbLimitFor = (mb: number) => Math.min(DUCKDB_SHARE * mb * MIB, HEADROOM * mb * MIB - needs.beyondDuckDb);
+    let memoryMb = roundUp(Math.max(limit / DUCKDB_MEMORY_SHARE, processBytes / HEADROOM) / MIB, MEMORY_STEP_MB);
+    const duckdbLimitFor = (mb: number) => Math.min(DUCKDB_MEMORY_SHARE * mb * MIB, HEADROOM * mb * MIB - needs.beyondDuckDb);
     while (memoryMb <= LAMBDA_MAX_MB && plan(needs, memoryMb, duckdbLimitFor(memoryMb)).ephemeralStorageMb > LAMBDA_MAX_STORAGE_MB) {
       memoryMb += MEMORY_STEP_MB;
     }
@@ -185,7 +186,7 @@ export function deriveSizing(
       const limited = plan(needs, defaults.memoryMb, duckdbLimitFor(defaults.memoryMb));
       notes.push(
         holds(limited)
-          ? `the default size holds it with a DuckDB memory limit of ${duckdbSize(duckdbLimitFor(defaults.memoryMb))} (70 % leaves too little for the rest)`
+          ? `the default size holds it with a DuckDB memory limit of ${duckdbSize(duckdbLimitFor(defaults.memoryMb))} (${DUCKDB_MEMORY_SHARE * 100} % leaves too little for the rest)`
           : 'set the memory and storage of this row',
       );
     }
@@ -194,7 +195,7 @@ export function deriveSizing(
       transactions: rows,
       basis,
       ...(fitsLambda ? { memoryMb, ephemeralStorageMb } : {}),
-      ...(fitsLambda && duckdbBytes < DUCKDB_SHARE * memoryMb * MIB ? { duckdbMemoryLimit: duckdbSize(duckdbBytes) } : {}),
+      ...(fitsLambda && duckdbBytes < DUCKDB_MEMORY_SHARE * memoryMb * MIB ? { duckdbMemoryLimit: duckdbSize(duckdbBytes) } : {}),
       // Durations are for the recommended size: none where no size holds the run.
       ...(fitsLambda ? { seconds } : {}),
       ...(fitsLambda && incrementalSeconds !== undefined ? { incrementalSeconds } : {}),

@@ -29,7 +29,7 @@ export function readEnv<const Required extends string, const Optional extends st
 }
 
 /** Share of the function's memory given to DuckDB: the process (Node, buffers, Parquet writers) needs the rest. */
-const duckDbMemoryShare = 0.7;
+export const DUCKDB_MEMORY_SHARE = 0.7;
 
 /**
  * DuckDB settings for the function this code runs in: memory_limit from the configured memory size,
@@ -39,7 +39,7 @@ const duckDbMemoryShare = 0.7;
 export function lambdaDuckDbSettings(env: NodeJS.ProcessEnv = process.env): DuckDbSettings {
   const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
   return {
-    ...(Number.isFinite(memoryMb) && memoryMb > 0 ? { memoryLimit: `${Math.floor(memoryMb * duckDbMemoryShare)}MB` } : {}),
+    ...(Number.isFinite(memoryMb) && memoryMb > 0 ? { memoryLimit: `${Math.floor(memoryMb * DUCKDB_MEMORY_SHARE)}MB` } : {}),
     threads: availableParallelism(),
     tempDirectory: join(tmpdir(), 'lifecycle-lake-duckdb'),
   };
