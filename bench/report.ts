@@ -195,7 +195,9 @@ const sizingRules = (fn: 'ingest' | 'transform', stored: string, durations: stri
   `where ${duckdbShare} would not leave room, the table names the limit to set there. ` +
   `Ephemeral storage: 1.5 × (${stored} + spill at that limit), in 512 MB steps. Durations: ${durations} measured ` +
   'here on 2 cores, scaled by 2 ÷ vCPUs below 3,538 MB (Lambda gives a vCPU per 1,769 MB; no gain assumed above ' +
-  '2). Nothing is derived past twice the largest size measured.';
+  '2). On the default function, where it holds the run: the run with no memory limit when DuckDB\'s default share ' +
+  'holds what it would use unlimited, else the memory-limited run (an upper bound), scaled the same way. ' +
+  'Nothing is derived past twice the largest size measured.';
 
 /** A function's default size as the tables state it (infra/config.ts). */
 const asDeployed = (fn: LambdaFunction) =>
@@ -203,22 +205,39 @@ const asDeployed = (fn: LambdaFunction) =>
 
 const orDash = (value: number | undefined, format: (n: number) => string) => (value === undefined ? '—' : format(value));
 
-/** A Lambda sizing table: the columns every function shares, with `durations` where the rows differ. */
+type DurationColumn = { readonly heading: string; readonly of: (row: SizingRow) => number | undefined };
+
+/**
+ * A Lambda sizing table: the columns every function shares, with the durations where the rows differ:
+ * at the recommended size, then on the function as deployed by default.
+ */
 function sizingTable(
   sizing: readonly SizingRow[],
   sizeHeading: string,
-  durations: readonly { heading: string; of: (row: SizingRow) => number | undefined }[],
+  durations: { readonly recommended: readonly DurationColumn[]; readonly onDefault: readonly DurationColumn[] },
 ): string {
+  const columns = (row: SizingRow, of: readonly DurationColumn[]) => of.map((d) => orDash(d.of(row), formatCount));
   return markdownTable(
-    [sizeHeading, 'basis', 'memory MB', 'DuckDB memory limit', 'ephemeral storage MB', ...durations.map((d) => d.heading), 'default function holds it', 'note'],
+    [
+      sizeHeading,
+      'basis',
+      'memory MB',
+      'DuckDB memory limit',
+      'ephemeral storage MB',
+      ...durations.recommended.map((d) => d.heading),
+      'default function holds it',
+      ...durations.onDefault.map((d) => `default function: ${d.heading}`),
+      'note',
+    ],
     sizing.map((row) => [
       formatCount(row.transactions),
       row.basis,
       orDash(row.memoryMb, formatCount),
       row.memoryMb === undefined ? '—' : (row.duckdbMemoryLimit ?? `default (${duckdbShare})`),
       orDash(row.ephemeralStorageMb, formatCount),
-      ...durations.map((d) => orDash(d.of(row), formatCount)),
+      ...columns(row, durations.recommended),
       row.fitsDefaultFunction === undefined ? '—' : row.fitsDefaultFunction ? 'yes' : 'no',
+      ...columns(row, durations.onDefault),
       row.note ?? '',
     ]),
   );
@@ -227,10 +246,16 @@ function sizingTable(
 /** The transform function's sizing table with the rules that derive it. */
 export function sizingMarkdown(sizing: readonly SizingRow[]): string {
   return [
-    sizingTable(sizing, 'transactions', [
-      { heading: 'full rebuild s', of: (row) => row.seconds },
-      { heading: 'daily incremental (1 % new) s', of: (row) => row.incrementalSeconds },
-    ]),
+    sizingTable(sizing, 'transactions', {
+      recommended: [
+        { heading: 'full rebuild s', of: (row) => row.seconds },
+        { heading: 'daily incremental (1 % new) s', of: (row) => row.incrementalSeconds },
+      ],
+      onDefault: [
+        { heading: 'full rebuild s', of: (row) => row.defaultFunctionSeconds },
+        { heading: 'daily s', of: (row) => row.defaultFunctionIncrementalSeconds },
+      ],
+    }),
     'Derived from the transform processes above, not measured on Lambda. ' +
       sizingRules(
         'transform',
@@ -244,7 +269,10 @@ export function sizingMarkdown(sizing: readonly SizingRow[]): string {
 /** The ingest function's sizing table, per uploaded file, with the rules that derive it. */
 export function ingestSizingMarkdown(sizing: readonly SizingRow[]): string {
   return [
-    sizingTable(sizing, 'transactions in the file', [{ heading: 'ingest s', of: (row) => row.seconds }]),
+    sizingTable(sizing, 'transactions in the file', {
+      recommended: [{ heading: 'ingest s', of: (row) => row.seconds }],
+      onDefault: [{ heading: 'ingest s', of: (row) => row.defaultFunctionSeconds }],
+    }),
     'Derived from the ingest processes of the memory-limited runs above (one CSV file each), not measured on Lambda. ' +
       sizingRules('ingest', 'the downloaded file + the curated and quarantine files it writes', 'the memory-limited ingest') +
       ` Default function: the ingest Lambda as deployed (${asDeployed(FUNCTION_DEFAULTS.ingest)}). An invocation ` +

@@ -187,6 +187,7 @@ function transformScalingPoints(results: readonly SizeResult[]): ScalingPoint[] 
         rows: r.rows,
         storedBytes: r.full.lakeBytes.curated + r.full.lakeBytes.marts + r.full.lakeBytes.state,
         ...(r.incremental ? { incrementalSeconds: r.incremental.transformSeconds } : {}),
+        unlimitedSeconds: r.full.transformSeconds,
         limited: {
           memoryLimitBytes: limited.memoryLimitBytes,
           seconds: limited.summary.transformSeconds,
@@ -209,6 +210,7 @@ function ingestScalingPoints(results: readonly SizeResult[]): ScalingPoint[] {
         rows: r.rows,
         // On Lambda the file is downloaded into the work folder, beside the files the ingest writes there.
         storedBytes: r.fileBytes + median(limited.runs.map((run) => run.ingest.peakWorkDirBytes)),
+        ...(r.full ? { unlimitedSeconds: r.full.ingestSeconds } : {}),
         limited: {
           memoryLimitBytes: limited.memoryLimitBytes,
           seconds: limited.summary.ingestSeconds,

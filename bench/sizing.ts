@@ -16,6 +16,9 @@
  * - Duration: the memory-limited run (a full rebuild for the transform) and the incremental transform
  *   as measured on the bench machine (2 cores); Lambda gives one vCPU per 1,769 MB, so below 3,538 MB
  *   times are scaled by 2 / vCPUs (no gain is assumed from more than 2).
+ * - Duration on the function as deployed (what most users run): the run with no DuckDB limit where
+ *   DuckDB's default share holds what it would use unlimited, else the memory-limited run (an upper
+ *   bound: it spills less there than at the measured limit); scaled by the default size's vCPUs.
  * - Nothing is derived for more than twice the largest size measured: a straight line from small runs
  *   (from one that never spilled, the RSS per row) says little about a lake ten times larger.
  */
@@ -33,8 +36,10 @@ export interface ScalingPoint {
   readonly rows: number;
   /** Bytes the function keeps on /tmp besides DuckDB's spill (see the rules above). */
   readonly storedBytes: number;
-  /** The daily incremental transform (transform points only). */
+  /** The daily incremental transform (transform points only), with no DuckDB limit. */
   readonly incrementalSeconds?: number;
+  /** The same run as `limited` with no DuckDB limit; absent when it was not measured. */
+  readonly unlimitedSeconds?: number;
   /** The run with DuckDB's memory_limit set. */
   readonly limited: {
     readonly memoryLimitBytes: number;
@@ -59,6 +64,9 @@ export interface SizingRow {
   readonly incrementalSeconds?: number;
   /** Whether the function's default size (70 % of its memory to DuckDB) holds it. */
   readonly fitsDefaultFunction?: boolean;
+  /** The run on the function as deployed by default, where it holds the run. */
+  readonly defaultFunctionSeconds?: number;
+  readonly defaultFunctionIncrementalSeconds?: number;
   readonly note?: string;
 }
 
@@ -90,6 +98,12 @@ export function scale(points: readonly { rows: number; y: number }[], rows: numb
 }
 
 const roundUp = (value: number, step: number) => Math.ceil(value / step) * step;
+
+/** How much slower than the 2-core bench machine a function of `memoryMb` runs (no gain past 2 vCPUs). */
+function slowdownAt(memoryMb: number): number {
+  const vcpus = Math.min(memoryMb, LAMBDA_MAX_MB) / MB_PER_VCPU;
+  return vcpus < 2 ? 2 / vcpus : 1;
+}
 
 /** A DuckDB memory_limit value, rounded down to 0.1 GB. */
 const duckdbSize = (bytes: number) => `${(Math.floor(bytes / 1e8) / 10).toFixed(1)}GB`;
@@ -128,6 +142,7 @@ function plan(needs: Needs, memoryMb: number, duckdbLimit?: number) {
   const rss = needs.unspilledRss > 0 ? needs.unspilledRss : needs.beyondDuckDb + Math.min(needs.duckdb, duckdbBytes);
   return {
     duckdbBytes,
+    spillBytes,
     ephemeralStorageMb: Math.max(512, roundUp((STORAGE_MARGIN * (needs.storedBytes + spillBytes)) / MIB, 512)),
     fitsMemory: rss <= HEADROOM * memoryBytes,
   };
@@ -144,6 +159,7 @@ export function deriveSizing(
   const smallest = Math.min(...points.map((p) => p.rows));
   const largest = Math.max(...points.map((p) => p.rows));
   const incrementalPoints = points.filter((p) => p.incrementalSeconds !== undefined);
+  const unlimitedPoints = points.filter((p) => p.unlimitedSeconds !== undefined);
   const rowAt = (rows: number): SizingRow => {
     if (rows > MAX_EXTRAPOLATION * largest) {
       return {
@@ -170,13 +186,15 @@ export function deriveSizing(
     }
     const duckdbBytes = duckdbLimitFor(memoryMb);
     const { ephemeralStorageMb } = plan(needs, memoryMb, duckdbBytes);
-    const vcpus = Math.min(memoryMb, LAMBDA_MAX_MB) / MB_PER_VCPU;
-    const slowdown = vcpus < 2 ? 2 / vcpus : 1;
-    const seconds = along((p) => p.limited.seconds) * slowdown;
-    const incrementalSeconds =
-      incrementalPoints.length > 0 ? along((p) => p.incrementalSeconds!, incrementalPoints) * slowdown : undefined;
+    const limitedSeconds = along((p) => p.limited.seconds);
+    const seconds = limitedSeconds * slowdownAt(memoryMb);
+    const measuredIncremental = incrementalPoints.length > 0 ? along((p) => p.incrementalSeconds!, incrementalPoints) : undefined;
+    const incrementalSeconds = measuredIncremental === undefined ? undefined : measuredIncremental * slowdownAt(memoryMb);
     const holds = (planned: ReturnType<typeof plan>) => planned.fitsMemory && planned.ephemeralStorageMb <= defaults.ephemeralStorageMb;
     const byDefault = plan(needs, defaults.memoryMb);
+    const defaultSlowdown = slowdownAt(defaults.memoryMb);
+    const unspilledByDefault = byDefault.spillBytes === 0 && unlimitedPoints.length > 0;
+    const defaultSeconds = (unspilledByDefault ? along((p) => p.unlimitedSeconds!, unlimitedPoints) : limitedSeconds) * defaultSlowdown;
     const fitsLambda = memoryMb <= LAMBDA_MAX_MB;
     const fast = seconds <= 0.75 * Math.min(defaults.timeoutSeconds, LAMBDA_TIMEOUT_SECONDS);
 
@@ -191,15 +209,20 @@ export function deriveSizing(
       );
     }
     if (!fast) notes.push("near or past the function's time limit");
+    const defaultHolds = holds(byDefault) && fast;
     return {
       transactions: rows,
       basis,
       ...(fitsLambda ? { memoryMb, ephemeralStorageMb } : {}),
       ...(fitsLambda && duckdbBytes < DUCKDB_MEMORY_SHARE * memoryMb * MIB ? { duckdbMemoryLimit: duckdbSize(duckdbBytes) } : {}),
-      // Durations are for the recommended size: none where no size holds the run.
+      // These durations are for the recommended size: none where no size holds the run.
       ...(fitsLambda ? { seconds } : {}),
       ...(fitsLambda && incrementalSeconds !== undefined ? { incrementalSeconds } : {}),
-      fitsDefaultFunction: holds(byDefault) && fast,
+      fitsDefaultFunction: defaultHolds,
+      ...(defaultHolds ? { defaultFunctionSeconds: defaultSeconds } : {}),
+      ...(defaultHolds && measuredIncremental !== undefined
+        ? { defaultFunctionIncrementalSeconds: measuredIncremental * defaultSlowdown }
+        : {}),
       ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
     };
   };

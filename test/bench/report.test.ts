@@ -34,15 +34,26 @@ describe('renderMarkdown', () => {
     const markdown = renderMarkdown({
       ...saved,
       ingestSizing: [
-        { transactions: 10e6, basis: 'measured', memoryMb: 1536, duckdbMemoryLimit: '1.1GB', ephemeralStorageMb: 1024, seconds: 14.7, fitsDefaultFunction: true },
+        {
+          transactions: 10e6,
+          basis: 'measured',
+          memoryMb: 1536,
+          duckdbMemoryLimit: '1.1GB',
+          ephemeralStorageMb: 1024,
+          seconds: 14.7,
+          fitsDefaultFunction: true,
+          defaultFunctionSeconds: 7.3,
+        },
+        { transactions: 50e6, basis: 'measured', memoryMb: 1536, ephemeralStorageMb: 9728, seconds: 84, fitsDefaultFunction: false },
       ],
     });
     const section = markdown.slice(markdown.indexOf('## Lambda sizing for the ingest function'));
-    const [header, , row] = section.split('\n').filter((line) => line.startsWith('|'));
+    const [header, , held, notHeld] = section.split('\n').filter((line) => line.startsWith('|'));
     expect(header).toBe(
-      '| transactions in the file | basis | memory MB | DuckDB memory limit | ephemeral storage MB | ingest s | default function holds it | note |',
+      '| transactions in the file | basis | memory MB | DuckDB memory limit | ephemeral storage MB | ingest s | default function holds it | default function: ingest s | note |',
     );
-    expect(row).toBe('| 10,000,000 | measured | 1,536 | 1.1GB | 1,024 | 15 | yes |  |');
+    expect(held).toBe('| 10,000,000 | measured | 1,536 | 1.1GB | 1,024 | 15 | yes | 7 |  |');
+    expect(notHeld).toBe('| 50,000,000 | measured | 1,536 | default (70 %) | 9,728 | 84 | no | — |  |');
     expect(section).toContain('the ingest Lambda as deployed (3,008 MB, /tmp 4,096 MB, 900 s, 70 % to DuckDB)');
     expect(section).toContain('unless `lambda.ingest.duckdbMemoryLimit` is set');
     expect(renderMarkdown({ ...saved, ingestSizing: [] })).not.toContain('## Lambda sizing for the ingest function');

@@ -23,6 +23,7 @@ const spilledAt10M: ScalingPoint = {
   rows: 10e6,
   storedBytes: 0.5e9,
   incrementalSeconds: 5,
+  unlimitedSeconds: 12,
   limited: { memoryLimitBytes: 1e9, seconds: 20, maxRssBytes: 1.5e9, peakSpillBytes: 1e9 },
 };
 
@@ -42,6 +43,10 @@ describe('deriveSizing', () => {
     // The default 10,240 MB function: 0.5 + 2 GB of RSS, no spill, 1.5 × 0.5 GB of /tmp.
     expect(row?.fitsDefaultFunction).toBe(true);
     expect(row?.note).toBeUndefined();
+    // There DuckDB gets 7.5 GB, more than the 2 GB it wants, so the unlimited run's times hold, on at
+    // least 2 vCPUs: unscaled.
+    expect(row?.defaultFunctionSeconds).toBe(12);
+    expect(row?.defaultFunctionIncrementalSeconds).toBe(5);
   });
 
   it('derives up to twice the largest size measured and nothing beyond', () => {
@@ -68,19 +73,22 @@ describe('deriveSizing', () => {
     expect(row?.seconds).toBeUndefined();
     expect(row?.incrementalSeconds).toBeUndefined();
     expect(row?.fitsDefaultFunction).toBe(false);
+    expect(row?.defaultFunctionSeconds).toBeUndefined();
+    expect(row?.defaultFunctionIncrementalSeconds).toBeUndefined();
     expect(row?.note).toBe('no Lambda size holds it: memory or /tmp above 10,240 MB');
   });
 
   it("sizes the ingest function per file against the ingest function's default size", () => {
-    const ingestOf = (rows: number, storedBytes: number, seconds: number, spill: number): ScalingPoint => ({
+    const ingestOf = (rows: number, storedBytes: number, seconds: number, spill: number, unlimitedSeconds: number): ScalingPoint => ({
       rows,
       storedBytes,
+      unlimitedSeconds,
       limited: { memoryLimitBytes: 1e9, seconds, maxRssBytes: 1.33e9, peakSpillBytes: spill },
     });
-    const [tenMillion, fiftyMillion] = deriveSizing(
-      [ingestOf(10e6, 0.615e9, 6.4, 0.125e9), ingestOf(50e6, 3.1e9, 36.7, 3.78e9)],
+    const [tenMillion, twentyFiveMillion, fiftyMillion] = deriveSizing(
+      [ingestOf(10e6, 0.615e9, 6.4, 0.125e9, 6.2), ingestOf(50e6, 3.1e9, 36.7, 3.78e9, 33.6)],
       INGEST,
-      [10e6, 50e6],
+      [10e6, 25e6, 50e6],
     );
     // Both: 0.33 GB outside DuckDB; 1.33 GB within 90 % is 1,409.3 MiB → 1,536 MB, where 90 % less 0.33 GB
     // (1,119,551,462 B) is below 70 % (1,127,428,915 B): DuckDB gets 1.1 GB.
@@ -92,10 +100,18 @@ describe('deriveSizing', () => {
     // In the default 3,008 MB function DuckDB gets 2.21 GB: no spill, 1,024 MB of /tmp within 4,096.
     expect(tenMillion?.fitsDefaultFunction).toBe(true);
     expect(tenMillion?.note).toBeUndefined();
+    // So the unlimited ingest's time holds there, on 3,008 / 1,769 vCPUs: scaled by 2 × 1,769 / 3,008.
+    expect(tenMillion?.defaultFunctionSeconds).toBeCloseTo((6.2 * 2 * 1769) / 3008, 9);
+    expect(tenMillion?.defaultFunctionIncrementalSeconds).toBeUndefined();
+    // 25M (k = 0.375 along 10M → 50M): DuckDB wants 1.125 + 3.655k = 2.4956 GB, more than the default's
+    // 2.208 GB, so it spills there: the memory-limited time, 6.4 + 30.3k = 17.7625 s, bounds it.
+    expect(twentyFiveMillion?.fitsDefaultFunction).toBe(true);
+    expect(twentyFiveMillion?.defaultFunctionSeconds).toBeCloseTo((17.7625 * 2 * 1769) / 3008, 9);
     // 50M: DuckDB wants 4.78 GB, spills 3.66 GB at 1.1 GB; 1.5 × (3.1 + 3.66 GB) = 9,670.9 MiB → 9,728 MB.
     expect(fiftyMillion?.ephemeralStorageMb).toBe(9728);
     // The default function spills 2.57 GB: 1.5 × (3.1 + 2.57 GB) = 8,113.9 MiB of /tmp, over its 4,096 MB.
     expect(fiftyMillion?.fitsDefaultFunction).toBe(false);
+    expect(fiftyMillion?.defaultFunctionSeconds).toBeUndefined();
     // Where the default's /tmp runs out, along the line from 10M to 50M (k = (rows − 10M) / 40M): it
     // spills once 1.125 + 3.655k GB passes 2.208 GB (k > 0.2963), and then 1.5 × (0.615 + 2.485k + spill)
     // GB stays within 4,096 MiB up to k = 3.3312 / 6.14 = 0.5425, 31.7M rows: "about 31M".
