@@ -56,15 +56,30 @@ export async function stateFingerprint(sqlDir: string, config: PipelineConfig): 
 }
 
 /**
- * Full rebuild unless asked for, or unless the previous snapshot's state can be extended: it exists,
- * was built by the same models, and every file not yet merged holds only orders after its date.
- * Files merged before but holding orders after the state date are read again for those orders.
+ * The keys of a snapshot's state files that are no longer in the lake (deleted by hand or by a bucket
+ * lifecycle rule), listing each folder they are in once.
+ */
+export async function missingStateFiles(lake: Lake, snapshot: PublishedSnapshot | undefined): Promise<string[]> {
+  const keys = Object.values(snapshot?.state ?? {}).flat();
+  const folders = [...new Set(keys.map((key) => key.slice(0, key.lastIndexOf('/') + 1)))];
+  const listed = await Promise.all(folders.map((folder) => lake.list(folder)));
+  const present = new Set(listed.flat().map((object) => object.key));
+  return keys.filter((key) => !present.has(key)).sort();
+}
+
+/**
+ * Full rebuild unless asked for, or unless the previous snapshot's state can be extended: it exists
+ * with all its files, was built by the same models, and every file not yet merged holds only orders
+ * after its date. Files merged before but holding orders after the state date are read again for
+ * those orders.
  */
 export function planTransform(input: {
   readonly files: ReadonlyMap<string, CuratedFile>;
   readonly previous?: { readonly asOfDate: string; readonly snapshot: PublishedSnapshot };
   readonly fingerprint: string;
   readonly forceFull: boolean;
+  /** The previous snapshot's state files the lake no longer holds (missingStateFiles). */
+  readonly missingState?: readonly string[];
 }): TransformPlan {
   const allDates = Object.fromEntries([...input.files].map(([key, f]) => [key, f.maxOrderDate ?? '9999-12-31']));
   const full = (reason: string): TransformPlan => ({
@@ -79,6 +94,11 @@ export function planTransform(input: {
   const state = previous?.snapshot.state;
   if (!previous || !state) return full('no earlier snapshot with state');
   if (previous.snapshot.stateFingerprint !== input.fingerprint) return full('models or settings changed since the state was built');
+  const missing = input.missingState ?? [];
+  if (missing.length > 0) {
+    const more = missing.length > 1 ? ` and ${missing.length - 1} more` : '';
+    return full(`state files of the ${previous.asOfDate} snapshot are gone: ${missing[0]}${more}`);
+  }
   const merged = previous.snapshot.curatedFiles ?? {};
   if (Object.keys(merged).some((key) => !input.files.has(key))) return full('curated files merged earlier are gone');
   const batchKeys: string[] = [];

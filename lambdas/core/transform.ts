@@ -28,6 +28,7 @@ import {
 import { latestTransactionVersionsSql, supersededTransactionVersionsSql } from './transaction-versions.ts';
 import {
   curatedTransactionFiles,
+  missingStateFiles,
   planRebuildBatches,
   planTransform,
   planWindowFiles,
@@ -556,7 +557,9 @@ export async function runTransform(
   const index = await readPublishedIndex(ctx.lake);
   const previous = previousSnapshot(index, asOfDate);
   const fingerprint = await stateFingerprint(ctx.sqlDir, ctx.config);
-  let plan = planTransform({ files, previous, fingerprint, forceFull: options.full ?? false });
+  const forceFull = options.full ?? false;
+  const missingState = forceFull ? [] : await missingStateFiles(ctx.lake, previous?.snapshot);
+  let plan = planTransform({ files, previous, fingerprint, forceFull, missingState });
   if (plan.mode === 'incremental') {
     await createTransactionsView(ctx, plan.batchKeys);
     if (await replacesMergedHistory(ctx, plan, files, asOfDate)) {

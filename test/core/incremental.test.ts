@@ -239,6 +239,24 @@ describe('incremental transforms', () => {
     expect(await currentValues()).toEqual({ c1: 40, c2: 6 });
   });
 
+  it('rebuilds in full when files of the previous state are gone, instead of failing every later run', async () => {
+    env = await tempLake();
+    const batches = await splitByDate(env, 7, 3);
+    await ingestFiles(env.deps, [source(batches[0]!.path)]);
+    const first = await transform(env.deps, { asOfDate: batches[0]!.lastDate });
+    const state = (await readPublishedIndex(env.lake)).snapshots[first.asOfDate]!.state!;
+    const lost = state[stateTables[0]!.spec.name]![0]!;
+    await env.lake.delete([lost]);
+
+    await ingestFiles(env.deps, [source(batches[1]!.path)]);
+    const next = await transform(env.deps, { asOfDate: batches[1]!.lastDate });
+    expect(next).toMatchObject({ mode: 'full', modeReason: `state files of the ${first.asOfDate} snapshot are gone: ${lost}` });
+    // The rebuilt state is whole again: the next day's run merges into it.
+    await ingestFiles(env.deps, [source(batches[2]!.path)]);
+    const after = await transform(env.deps, { asOfDate: batches[2]!.lastDate });
+    expect(after.mode).toBe('incremental');
+  });
+
   it('rebuilds in full when the models or state settings change', async () => {
     env = await tempLake();
     const batches = await splitByDate(env, 3, 2);
