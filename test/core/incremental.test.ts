@@ -85,11 +85,19 @@ describe('incremental transforms', () => {
       modes.push(result.mode);
     }
     expect(modes).toEqual(['full', 'incremental', 'incremental', 'incremental', 'incremental', 'incremental']);
+    const lastDate = batches.at(-1)!.lastDate;
     const incremental = await martContents(env);
-    const rebuilt = await transform(env.deps, { asOfDate: batches.at(-1)!.lastDate, full: true });
+    const incrementalState = await stateContents(env, lastDate, 2);
+    const rebuilt = await transform(env.deps, { asOfDate: lastDate, full: true });
     expect(rebuilt.mode).toBe('full');
     const full = await martContents(env);
     for (const { name } of martTables) expect(incremental[name], name).toEqual(full[name]);
+    // The state the next day merges into is the same too, so the equality carries over to later runs.
+    const fullState = await stateContents(env, lastDate, 2);
+    for (const { spec } of stateTables) {
+      expect(incrementalState[spec.name]!.length, spec.name).toBeGreaterThan(0);
+      expect(incrementalState[spec.name], spec.name).toEqual(fullState[spec.name]);
+    }
   });
 
   it('reads only the files with data after the previous snapshot', async () => {
