@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand } from '@aws-sdk/client-athena';
@@ -233,6 +233,49 @@ describe('S3 end to end: raw upload → ingest Lambda → transform Lambda → m
     expect(logLines).toContainEqual(
       expect.objectContaining({ message: 'snapshot published', run_id: published.runId, as_of_date: published.asOfDate, service: 'lifecycle-lake' }),
     );
+  });
+
+  it("runs the next day's upload incrementally on S3 and publishes the marts a full local run gives", async () => {
+    // The next day: an order of a customer already in the state read back from S3, and a new customer.
+    const nextDay = new Date(Date.parse(`${published.asOfDate}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const [, firstRow] = (await readFile(csvPath, 'utf8')).split('\n', 2);
+    const knownCustomer = firstRow!.split(',')[0];
+    const dailyPath = join(scratch, 'daily.csv');
+    await writeFile(
+      dailyPath,
+      `customer_id,transaction_id,order_ts,amount,quantity\n${knownCustomer},D1,${nextDay}T10:00:00Z,42.50,1\nCNEW,D2,${nextDay}T11:00:00Z,9.99,1\n`,
+    );
+    const dailyKey = `raw/daily/${nextDay}.csv`;
+    await s3.client.send(new PutObjectCommand({ Bucket: 'raw-bucket', Key: dailyKey, Body: await readFile(dailyPath) }));
+
+    expect(await ingest(sqsEventFor('raw-bucket', dailyKey), context)).toEqual({ batchItemFailures: [] });
+    const daily = await runTransform({}, context);
+    expect(daily).toMatchObject({ mode: 'incremental', asOfDate: nextDay, previousAsOfDate: published.asOfDate, filesRead: 1 });
+
+    const local = await tempLake(pipelineConfig);
+    const s3Lake = new S3Lake(s3.client, 'lake-bucket', 'analytics');
+    try {
+      // The same two days locally, the second rebuilt in full: the lifecycle mart carries each
+      // customer's stage from the day before, so both lakes need that day's snapshot.
+      await ingestFiles(local.deps, [source(csvPath)]);
+      await transform(local.deps);
+      await ingestFiles(local.deps, [source(dailyPath)]);
+      const localResult = await transform(local.deps, { full: true });
+      expect(localResult).toMatchObject({ mode: 'full', asOfDate: nextDay });
+      const s3Index = await readPublishedIndex(s3Lake);
+      const localIndex = await readPublishedIndex(local.lake);
+      for (const spec of martTables) {
+        const rows = daily.tables.find((t) => t.name === spec.name)?.rows;
+        const comparison = await compareMart(
+          spec,
+          await martPath(s3Lake, s3Index, nextDay, spec.name, join(scratch, 'daily-from-s3')),
+          await martPath(local.lake, localIndex, nextDay, spec.name, join(scratch, 'daily-from-local')),
+        );
+        expect({ table: spec.name, ...comparison }).toEqual({ table: spec.name, mismatched: 0, s3Rows: rows, localRows: rows });
+      }
+    } finally {
+      await local.cleanup();
+    }
   });
 
   it('keeps the published snapshot when S3 dies in the middle of a transform, and the handler throws', async () => {
