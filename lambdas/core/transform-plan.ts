@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import pLimit from 'p-limit';
 import type { PipelineConfig } from './config.ts';
 import type { CuratedFile, IngestManifest } from './ingest/ingest.ts';
 import { lakeKeys, type Lake } from './lake.ts';
@@ -23,11 +24,16 @@ export interface TransformPlan {
   readonly stateFingerprint: string;
 }
 
+/** Ingest manifests read at once: one per file ever ingested, each a round trip on S3. */
+const MANIFEST_READS = 32;
+
 /** Curated transaction files and the order dates they span, from the ingest manifests. */
 export async function curatedTransactionFiles(lake: Lake): Promise<Map<string, CuratedFile>> {
   const files = new Map<string, CuratedFile>();
-  for (const { key } of await lake.list(lakeKeys.ingestManifests)) {
-    const text = await lake.getText(key);
+  const limit = pLimit(MANIFEST_READS);
+  const manifests = await lake.list(lakeKeys.ingestManifests);
+  const texts = await Promise.all(manifests.map(({ key }) => limit(() => lake.getText(key))));
+  for (const text of texts) {
     if (text === undefined) continue;
     const manifest = JSON.parse(text) as Partial<IngestManifest>;
     if (manifest.status !== 'ingested' || (manifest.kind ?? 'transactions') !== 'transactions') continue;
