@@ -117,6 +117,12 @@ const transformSchema = z
      * grow with the customers and one batch rather than with all history. 0 reads everything at once.
      */
     rebuildBatchTransactions: z.number().int().nonnegative().default(20_000_000),
+    /**
+     * How many of the latest published dates keep their state. A run merges into the state of the
+     * date before it, so older states serve only re-runs of old dates (which then rebuild in full);
+     * dropping them keeps the lake and the publication index from growing with every day.
+     */
+    stateSnapshots: z.number().int().positive().default(7),
   })
   .strict();
 

@@ -60,17 +60,26 @@ export async function writeRunManifest(lake: Lake, manifest: RunManifest): Promi
   await lake.putText(lakeKeys.runManifest(manifest.asOfDate, manifest.runId), JSON.stringify(manifest, null, 2));
 }
 
+/** The snapshot without what only a run merging into it reads: its state files and what they account for. */
+function withoutState({ state: _state, curatedFiles: _curatedFiles, stateFingerprint: _fingerprint, ...rest }: PublishedSnapshot): PublishedSnapshot {
+  return rest;
+}
+
 /**
  * Points `asOfDate` at the run and returns the files that can go: those of the run replaced two
- * publications ago that no published snapshot lists. The run replaced now stays one more generation,
- * so a query that started before this switch (an Athena query on the old partition) can still finish.
- * Transforms run one at a time (reserved concurrency 1 on Lambda, one process locally), so
- * read-modify-write of the pointer has no competing writer.
+ * publications ago, and the state of dates older than the latest `stateSnapshots`, that no published
+ * snapshot lists. The run replaced now stays one more generation, so a query that started before this
+ * switch (an Athena query on the old partition) can still finish; state is read by transforms alone.
+ * Older snapshots keep their marts but lose their state from the index, which would otherwise grow
+ * with every day by the list of every curated file. Transforms run one at a time (reserved
+ * concurrency 1 on Lambda, one process locally), so read-modify-write of the pointer has no
+ * competing writer.
  */
 export async function publishSnapshot(
   lake: Lake,
   asOfDate: string,
   snapshot: Omit<PublishedSnapshot, 'superseded'>,
+  stateSnapshots: number,
 ): Promise<{ readonly obsolete: readonly string[] }> {
   const index = await readPublishedIndex(lake);
   const replaced = index.snapshots[asOfDate];
@@ -78,11 +87,19 @@ export async function publishSnapshot(
     replaced && replaced.runId !== snapshot.runId
       ? [...Object.values(replaced.tables), ...Object.values(replaced.state ?? {}).flat()]
       : (replaced?.superseded ?? []);
-  const next: PublishedIndex = { snapshots: { ...index.snapshots, [asOfDate]: { ...snapshot, superseded } } };
+  const snapshots: Record<string, PublishedSnapshot> = { ...index.snapshots, [asOfDate]: { ...snapshot, superseded } };
+  const keepState = new Set(Object.keys(snapshots).sort().slice(-stateSnapshots));
+  const droppedState: string[] = [];
+  for (const [date, published] of Object.entries(snapshots)) {
+    if (keepState.has(date) || published.state === undefined) continue;
+    droppedState.push(...Object.values(published.state).flat());
+    snapshots[date] = withoutState(published);
+  }
+  const next: PublishedIndex = { snapshots };
   await lake.putText(lakeKeys.published, JSON.stringify(next, null, 2));
   const listed = new Set(
     Object.values(next.snapshots).flatMap((s) => [...Object.values(s.tables), ...Object.values(s.state ?? {}).flat()]),
   );
-  const obsolete = replaced && replaced.runId !== snapshot.runId ? (replaced.superseded ?? []) : [];
-  return { obsolete: obsolete.filter((key) => !listed.has(key)) };
+  const obsolete = [...(replaced && replaced.runId !== snapshot.runId ? (replaced.superseded ?? []) : []), ...droppedState];
+  return { obsolete: [...new Set(obsolete)].filter((key) => !listed.has(key)) };
 }

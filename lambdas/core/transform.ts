@@ -650,14 +650,19 @@ export async function runTransform(
     ctx.progress('finishing uploads');
     await uploads.finished();
     ctx.progress('publishing');
-    const { obsolete } = await publishSnapshot(ctx.lake, asOfDate, {
-      runId,
-      publishedAt: new Date().toISOString(),
-      tables: Object.fromEntries(tables.map((t) => [t.name, t.key])),
-      state,
-      curatedFiles: plan.curatedFiles,
-      stateFingerprint: plan.stateFingerprint,
-    });
+    const { obsolete } = await publishSnapshot(
+      ctx.lake,
+      asOfDate,
+      {
+        runId,
+        publishedAt: new Date().toISOString(),
+        tables: Object.fromEntries(tables.map((t) => [t.name, t.key])),
+        state,
+        curatedFiles: plan.curatedFiles,
+        stateFingerprint: plan.stateFingerprint,
+      },
+      ctx.config.transform.stateSnapshots,
+    );
     published = true;
     const result: TransformResult = {
       runId,

@@ -265,6 +265,34 @@ describe('incremental transforms', () => {
     expect(after.mode).toBe('incremental');
   });
 
+  it('keeps the state of the latest transform.stateSnapshots dates only; older dates keep their marts', async () => {
+    env = await tempLake({ transform: { stateSnapshots: 2 } });
+    const batches = await splitByDate(env, 13, 5);
+    const dates: string[] = [];
+    for (const batch of batches.slice(0, 4)) {
+      await ingestFiles(env.deps, [source(batch.path)]);
+      dates.push((await transform(env.deps, { asOfDate: batch.lastDate })).asOfDate);
+    }
+    const index = await readPublishedIndex(env.lake);
+    expect(Object.keys(index.snapshots).sort()).toEqual(dates);
+    const kept = dates.slice(-2);
+    expect(dates.filter((date) => index.snapshots[date]!.state !== undefined)).toEqual(kept);
+    expect(dates.filter((date) => index.snapshots[date]!.curatedFiles !== undefined)).toEqual(kept);
+    // The lake holds exactly the state files the kept snapshots list; every date's marts stay.
+    const listed = new Set(kept.flatMap((date) => Object.values(index.snapshots[date]!.state!).flat()));
+    expect((await env.lake.list('state/')).map((o) => o.key)).toEqual([...listed].sort());
+    const marts = new Set((await env.lake.list('marts/')).map((o) => o.key));
+    for (const date of dates) {
+      for (const key of Object.values(index.snapshots[date]!.tables)) expect(marts.has(key), key).toBe(true);
+    }
+    expect(await queryLake(env.deps, `select count(distinct as_of_date)::integer as dates from customer_rfm_history`)).toEqual([{ dates: 4 }]);
+
+    // Re-running the older kept date finds no state before it and rebuilds; the next day merges again.
+    expect(await transform(env.deps, { asOfDate: dates[2] })).toMatchObject({ mode: 'full', modeReason: 'no earlier snapshot with state' });
+    await ingestFiles(env.deps, [source(batches[4]!.path)]);
+    expect((await transform(env.deps, { asOfDate: batches[4]!.lastDate })).mode).toBe('incremental');
+  });
+
   it('rebuilds in full when the models or state settings change', async () => {
     env = await tempLake();
     const batches = await splitByDate(env, 3, 2);
@@ -293,13 +321,13 @@ describe('incremental transforms', () => {
     await writeFile(corrections, `customer_id,transaction_id,order_ts,amount\n${c1},${t1},${lastDate},1234.56\n${c2},${t2},${ts2},0.5\n`);
     await ingestFiles(env.deps, [source(corrections)]);
 
-    const everything = { ...env.deps, config: { ...env.deps.config, transform: { rebuildBatchTransactions: 0 } } };
+    const everything = { ...env.deps, config: { ...env.deps.config, transform: { ...env.deps.config.transform, rebuildBatchTransactions: 0 } } };
     const atOnce = await transform(everything, { asOfDate: lastDate, full: true });
     expect(atOnce.rebuildBatches).toBeUndefined();
     const expectedMarts = await martContents(env);
     const expectedState = await stateContents(env, lastDate, 2);
 
-    const batched = { ...env.deps, config: { ...env.deps.config, transform: { rebuildBatchTransactions: 300 } } };
+    const batched = { ...env.deps, config: { ...env.deps.config, transform: { ...env.deps.config.transform, rebuildBatchTransactions: 300 } } };
     const result = await transform(batched, { asOfDate: lastDate, full: true });
     expect(result.rebuildBatches).toBeGreaterThanOrEqual(4);
     for (const { name } of martTables) expect((await martContents(env))[name], name).toEqual(expectedMarts[name]);
