@@ -10,7 +10,7 @@ import { generateTransactions, GENERATE_DEFAULTS } from '../core/generate.ts';
 import { formatFromName } from '../core/ingest/source-file.ts';
 import type { Lake } from '../core/lake.ts';
 import { ingestFiles, transform, type IngestFileResult, type PipelineDeps, type SourceFile, type TransformReport } from '../core/pipeline.ts';
-import { createLakeViews } from '../core/query.ts';
+import { queryLake } from '../core/query.ts';
 import { printIngestResults, printRows, printTransformSummary, type OutputFormat } from './output.ts';
 import { createProgress } from './progress.ts';
 
@@ -214,8 +214,7 @@ export function buildProgram(): Command {
       const lake = openLake(options.lake);
       const duck = await openDuckDb();
       try {
-        await createLakeViews(duck.connection, lake, join(scratchDir, 'query'));
-        const reader = await duck.connection.runAndReadAll(sql);
+        const reader = await queryLake(duck.connection, lake, join(scratchDir, 'query'), sql);
         printRows(reader.columnNames(), reader.getRowObjectsJson(), options.format);
       } catch (error) {
         throw new CliError(`query failed: ${firstLine(error)}`);

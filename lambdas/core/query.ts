@@ -1,74 +1,115 @@
 import { join } from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
 import { quoteIdent, quoteLiteral } from './duckdb.ts';
 import { lakeKeys, type Lake } from './lake.ts';
-import { martTables, quarantineTable, transactionsTable } from './schema/tables.ts';
+import { martTables, quarantineTable, transactionsTable, type TableSpec } from './schema/tables.ts';
 import { publishedDates, readPublishedIndex } from './snapshots.ts';
 import { latestTransactionVersionsSql } from './transaction-versions.ts';
 
-export interface LakeViews {
-  /** View names created, for help text. */
-  readonly views: readonly string[];
-  readonly latestAsOfDate?: string;
+/** A query of no rows with the table's columns and its partition column. */
+function noRowsOf(spec: TableSpec, partition: { name: string; type: string }): string {
+  const columns = [...spec.columns, partition].map((c) => `null::${c.type} as ${quoteIdent(c.name)}`);
+  return `select ${columns.join(', ')} where false`;
 }
 
 /**
- * Creates, over the published state of a lake: `<table>` = the latest snapshot of every mart,
- * `<table>_history` = all published snapshots (filter on as_of_date), `transactions` = current
- * curated rows (later files replace repeated transaction_ids), `transactions_all` = every curated
- * version, and `quarantine_transactions`.
+ * The views a query over the published lake can read, by name, each creating its view (and fetching
+ * its files) once: `<mart>` = the latest snapshot of every mart, `<mart>_history` = all published
+ * snapshots (filter on as_of_date), `transactions` = current curated rows (later files replace
+ * repeated transaction_ids), `transactions_all` = every curated version, and `quarantine_transactions`.
  */
-export async function createLakeViews(connection: DuckDBConnection, lake: Lake, workDir: string): Promise<LakeViews> {
-  const index = await readPublishedIndex(lake);
-  const dates = publishedDates(index);
-  const views: string[] = [];
-  for (const spec of martTables) {
-    const files: { date: string; path: string }[] = [];
+function lakeViews(connection: DuckDBConnection, lake: Lake, workDir: string): Map<string, () => Promise<void>> {
+  const index = readPublishedIndex(lake);
+  const martFiles = async (spec: TableSpec, dates: readonly string[]): Promise<string> => {
+    const snapshots = (await index).snapshots;
+    const perDate: string[] = [];
     for (const date of dates) {
-      const key = index.snapshots[date]?.tables[spec.name];
+      const key = snapshots[date]?.tables[spec.name];
       if (key === undefined) continue;
       const [path] = await lake.fetch([key], join(workDir, 'marts', date));
-      files.push({ date, path: path as string });
+      perDate.push(
+        `select *, date ${quoteLiteral(date)} as as_of_date from read_parquet(${quoteLiteral(path as string)}, hive_partitioning = false)`,
+      );
     }
-    const perDate = files.map(
-      (f) =>
-        `select *, date ${quoteLiteral(f.date)} as as_of_date from read_parquet(${quoteLiteral(f.path)}, hive_partitioning = false)`,
-    );
-    const empty = `select ${spec.columns.map((c) => `null::${c.type} as ${quoteIdent(c.name)}`).join(', ')}, null::date as as_of_date where false`;
-    const history = perDate.length > 0 ? perDate.join(' union all by name ') : empty;
-    const latest = perDate.at(-1) ?? empty;
-    await connection.run(`create or replace view ${quoteIdent(`${spec.name}_history`)} as ${history}`);
-    await connection.run(`create or replace view ${quoteIdent(spec.name)} as ${latest}`);
-    views.push(spec.name, `${spec.name}_history`);
-  }
+    return perDate.length > 0 ? perDate.join(' union all by name ') : noRowsOf(spec, { name: 'as_of_date', type: 'DATE' });
+  };
+  const filesUnder = async (prefix: string, folder: string): Promise<string[]> => {
+    const keys = (await lake.list(prefix)).map((o) => o.key).filter((k) => k.endsWith('.parquet'));
+    return lake.fetch(keys, join(workDir, folder));
+  };
+  const builders = new Map<string, () => Promise<void>>();
+  const view = (name: string, query: () => Promise<string>): void => {
+    builders.set(name, async () => {
+      await connection.run(`create or replace view ${quoteIdent(name)} as ${await query()}`);
+    });
+  };
 
-  const curatedKeys = (await lake.list(lakeKeys.curatedTransactions)).map((o) => o.key).filter((k) => k.endsWith('.parquet'));
-  if (curatedKeys.length > 0) {
-    const paths = await lake.fetch(curatedKeys, join(workDir, 'curated'));
-    await connection.run(`create or replace view transactions_all as
-      select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = true,
-        hive_types = {'${transactionsTable.partition.name}': ${transactionsTable.partition.type}})`);
-  } else {
-    await connection.run(
-      `create or replace view transactions_all as select ${transactionsTable.columns
-        .map((c) => `null::${c.type} as ${quoteIdent(c.name)}`)
-        .join(', ')}, null::varchar as order_month where false`,
-    );
+  for (const spec of martTables) {
+    view(spec.name, async () => martFiles(spec, publishedDates(await index).slice(-1)));
+    view(`${spec.name}_history`, async () => martFiles(spec, publishedDates(await index)));
   }
-  await connection.run(`create or replace view transactions as ${latestTransactionVersionsSql('transactions_all')}`);
-  views.push('transactions', 'transactions_all');
+  const partition = transactionsTable.partition;
+  view('transactions_all', async () => {
+    const paths = await filesUnder(lakeKeys.curatedTransactions, 'curated');
+    return paths.length > 0
+      ? `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = true,
+          hive_types = {'${partition.name}': ${partition.type}})`
+      : noRowsOf(transactionsTable, { name: partition.name, type: 'VARCHAR' });
+  });
+  view('transactions', async () => {
+    await ensureView(builders, 'transactions_all');
+    return latestTransactionVersionsSql('transactions_all');
+  });
+  view(quarantineTable.name, async () => {
+    const paths = await filesUnder('quarantine/transactions/', 'quarantine');
+    return paths.length > 0
+      ? `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = true, hive_types = {'ingest_date': VARCHAR})`
+      : noRowsOf(quarantineTable, { name: 'ingest_date', type: 'VARCHAR' });
+  });
+  return builders;
+}
 
-  const quarantineKeys = (await lake.list('quarantine/transactions/')).map((o) => o.key).filter((k) => k.endsWith('.parquet'));
-  const quarantinePaths = await lake.fetch(quarantineKeys, join(workDir, 'quarantine'));
-  await connection.run(
-    quarantinePaths.length > 0
-      ? `create or replace view ${quarantineTable.name} as select * from read_parquet([${quarantinePaths
-          .map(quoteLiteral)
-          .join(', ')}], hive_partitioning = true, hive_types = {'ingest_date': VARCHAR})`
-      : `create or replace view ${quarantineTable.name} as select ${quarantineTable.columns
-          .map((c) => `null::${c.type} as ${quoteIdent(c.name)}`)
-          .join(', ')}, null::varchar as ingest_date where false`,
-  );
-  views.push(quarantineTable.name);
-  return { views, ...(dates.length > 0 ? { latestAsOfDate: dates.at(-1) } : {}) };
+/** Creates the view `name` once: a builder runs the first time only, later calls wait for that run. */
+async function ensureView(builders: Map<string, () => Promise<void>>, name: string): Promise<void> {
+  const build = builders.get(name);
+  if (build === undefined) return;
+  const created = build();
+  builders.set(name, () => created);
+  await created;
+}
+
+/** The relation a DuckDB binder error says is missing, lower-cased as DuckDB resolves it. */
+function missingRelation(error: unknown): string | undefined {
+  return /Table with name "?([^\s"!]+)"? does not exist/.exec(String((error as Error)?.message ?? error))?.[1]?.toLowerCase();
+}
+
+/**
+ * Runs SQL over the published lake, creating only the views it reads (see lakeViews): each statement
+ * is bound first, and every lake view the binder reports missing is created before the SQL runs. On
+ * a lake in S3 a query of the latest snapshot then downloads that snapshot, not every date's marts,
+ * the curated history and the quarantine.
+ */
+export async function queryLake(connection: DuckDBConnection, lake: Lake, workDir: string, sql: string): Promise<DuckDBResultReader> {
+  const builders = lakeViews(connection, lake, workDir);
+  const statements = await connection.extractStatements(sql);
+  for (let index = 0; index < statements.count; index += 1) {
+    for (;;) {
+      let missing: string | undefined;
+      try {
+        (await statements.prepare(index)).destroySync();
+        break;
+      } catch (error) {
+        missing = missingRelation(error);
+      }
+      // Anything else (a table an earlier statement creates, a typo) is DuckDB's to report when the SQL runs.
+      if (missing === undefined || !builders.has(missing) || (await isRelation(connection, missing))) break;
+      await ensureView(builders, missing);
+    }
+  }
+  return connection.runAndReadAll(sql);
+}
+
+async function isRelation(connection: DuckDBConnection, name: string): Promise<boolean> {
+  const reader = await connection.runAndReadAll(`select 1 from information_schema.tables where lower(table_name) = $name`, { name });
+  return reader.currentRowCount > 0;
 }

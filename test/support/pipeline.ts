@@ -5,7 +5,7 @@ import { LocalLake } from '../../lambdas/adapters/local-lake.ts';
 import { parseConfig, type PipelineConfigInput } from '../../lambdas/core/config.ts';
 import { openDuckDb } from '../../lambdas/core/duckdb.ts';
 import type { PipelineDeps } from '../../lambdas/core/pipeline.ts';
-import { createLakeViews } from '../../lambdas/core/query.ts';
+import { queryLake as queryPublishedLake } from '../../lambdas/core/query.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const fixturesDir = join(repoRoot, 'test', 'fixtures');
@@ -23,12 +23,11 @@ export async function tempLake(config: PipelineConfigInput = {}, now?: Date) {
   return { root, lake, deps, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
-/** Runs SQL over a lake's published views (see createLakeViews) and returns plain JS rows. */
+/** Runs SQL over a lake's published views (lambdas/core/query.ts) and returns plain JS rows. */
 export async function queryLake(deps: PipelineDeps, sql: string): Promise<Record<string, unknown>[]> {
   const duck = await openDuckDb();
   try {
-    await createLakeViews(duck.connection, deps.lake, join(deps.workDir, 'query-views'));
-    const reader = await duck.connection.runAndReadAll(sql);
+    const reader = await queryPublishedLake(duck.connection, deps.lake, join(deps.workDir, 'query-views'), sql);
     return reader.getRowObjectsJS() as Record<string, unknown>[];
   } finally {
     duck.close();
