@@ -36,6 +36,32 @@ describe('transform', () => {
     env = undefined;
   });
 
+  it('publishes finite CLV when a short history leaves the dropout barely identified (huge fitted a and b)', async () => {
+    env = await tempLake();
+    const all = join(env.root, 'all.csv');
+    await generateTransactions({ customers: 2000, seed: 3, start: '2024-01-01', months: 3, out: all });
+    const [header, ...lines] = (await readFile(all, 'utf8')).trim().split('\n');
+    const firstWeeks = lines.filter((line) => line.split(',')[2]!.slice(0, 10) <= '2024-02-11');
+    const short = join(env.root, 'first-weeks.csv');
+    await writeFile(short, [header, ...firstWeeks].join('\n'));
+    await ingestFiles(env.deps, [source(short)]);
+    await transform(env.deps, { asOfDate: '2024-02-11' });
+
+    // 41 days say little about dropout: the fit runs off to a huge a (and b), where the forecast's
+    // series overflowed and every CLV came out NaN, failing the run.
+    const [a] = await queryLake(env.deps, "select value from clv_model_params where model = 'bgnbd' and parameter = 'a'");
+    expect(a?.value).toBeGreaterThan(100);
+    const customers = new Set(firstWeeks.map((line) => line.split(',')[0])).size;
+    const [clv] = await queryLake(
+      env.deps,
+      `select count(*)::integer as customers,
+              count(*) filter (where clv_method = 'bgnbd_gamma_gamma' and isfinite(expected_purchases)
+                               and expected_purchases >= 0 and predicted_clv >= 0)::integer as forecast
+       from customer_clv`,
+    );
+    expect(clv).toEqual({ customers, forecast: customers });
+  });
+
   it('gives identical marts when run twice for the same date, and replaces that date\'s snapshot', async () => {
     env = await tempLake();
     await ingestFiles(env.deps, [source(handWorked)]);

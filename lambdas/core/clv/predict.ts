@@ -2,7 +2,7 @@ import { validateSummary, type BgNbdParams, type BgNbdSummary } from './bgnbd.ts
 import { ClvInputError, ClvPredictionError } from './errors.ts';
 import { populationMeanSpend, validateSpend, type GammaGammaParams, type SpendSummary } from './gamma-gamma.ts';
 import { encodeColumn, groupRows } from './grouping.ts';
-import { hyp2f1Remainder } from './special.ts';
+import { scaledHyp2f1Remainder } from './special.ts';
 
 /** Average Gregorian month in days (365.2425 / 12). */
 export const DAYS_PER_MONTH = 30.4375;
@@ -200,11 +200,14 @@ export function conditionalExpectedAverageValue(params: GammaGammaParams, summar
 }
 
 /**
- * E[purchases in (T, T + t] | alive at T, x, T] with λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x) a posteriori.
- * Written as c·(1 − w^{a−1})/(a−1) − w^{a−1}·R(a+b−1−r, a−1; c; z), with c = a+b+x−1, w = (α+T)/(α+T+t),
- * z = 1 − w and R = hyp2f1Remainder: lifetimes' c/(a−1)·[1 − w^{r+x} ₂F₁(r+x, b+x; c; z)] after a Pfaff
- * transformation. This form has no 1/(a−1) cancellation near a = 1, and its series converges fast for
- * large x where lifetimes' ₂F₁ parameters grow with x.
+ * E[purchases in (T, T + t] | alive at T, x, T] with λ ~ Gamma(r+x, α+T) and p ~ Beta(a, b+x) a posteriori:
+ * lifetimes' c/(a−1)·[1 − w^{r+x} ₂F₁(r+x, b+x; c; z)], with c = a+b+x−1, w = (α+T)/(α+T+t), z = 1 − w.
+ * Its series needs about (r+x)·z/(1−z) terms before it converges, growing with x; an Euler transformation
+ * gives c·(1 − w^{a−1})/(a−1) − w^{a−1}·R(a+b−1−r, a−1; c; z) (R = hyp2f1Remainder), whose series grows
+ * with a−1 instead and has no 1/(a−1) cancellation near a = 1. The form with the smaller exponent is used:
+ * the second unless a−1 > r+x, which happens when a short history leaves the dropout barely identified
+ * and the fit drifts to a huge a and b (a = 3,220 and b = 1.3M from 41 days of data). Either product w^k·R
+ * is summed at a scale (scaledHyp2f1Remainder), as R can pass 1e308 while w^k is below 1e-308.
  */
 function expectedPurchasesIfAlive(params: BgNbdParams, x: number, T: number, t: number): number {
   if (t === 0) return 0;
@@ -213,8 +216,13 @@ function expectedPurchasesIfAlive(params: BgNbdParams, x: number, T: number, t: 
   const logW = -Math.log1p(t / (alpha + T));
   const z = t / (alpha + T + t);
   const shapeOffset = a - 1;
+  if (shapeOffset > r + x) {
+    // ₂F₁(r+x, b+x; c; z) = 1 + (b+x)/c · R(r+x, b+x; c; z).
+    const scaled = scaledHyp2f1Remainder(r + x, b + x, c, z, (r + x) * logW + Math.log((b + x) / c));
+    return (c / shapeOffset) * (-Math.expm1((r + x) * logW) - scaled);
+  }
   const head = shapeOffset === 0 ? -logW : -Math.expm1(shapeOffset * logW) / shapeOffset;
-  return c * head - Math.exp(shapeOffset * logW) * hyp2f1Remainder(a + b - 1 - r, shapeOffset, c, z);
+  return c * head - scaledHyp2f1Remainder(a + b - 1 - r, shapeOffset, c, z, shapeOffset * logW);
 }
 
 /** Throws ClvPredictionError unless p, γ are finite and positive and q > 1 (a finite mean spend). */

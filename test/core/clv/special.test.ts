@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClvError } from '../../../lambdas/core/clv/errors.ts';
-import { digamma, hyp2f1, hyp2f1Remainder, logBeta, logGamma } from '../../../lambdas/core/clv/special.ts';
+import { digamma, hyp2f1, hyp2f1Remainder, logBeta, logGamma, scaledHyp2f1Remainder } from '../../../lambdas/core/clv/special.ts';
 
 const EULER_GAMMA = 0.5772156649015329;
 
@@ -83,6 +83,20 @@ describe('Gauss hypergeometric ₂F₁', () => {
 
   it('keeps R finite as c → 0: R(a, b, b, z) = (1 − z)^−a − 1 for b = c = 0', () => {
     expectClose(hyp2f1Remainder(1.3, 0, 0, 0.4), Math.pow(0.6, -1.3) - 1, 1e-13);
+  });
+
+  it('sums at a scale where R passes 1e308 and exp(logScale) is below 1e-308: R(a, b, b, z) = (1 − z)^−a − 1', () => {
+    // a = 1000, z = 0.9: R = 10^1000 − 1, which overflows unscaled; times (1 − z)^a it is 1 − 10^−1000.
+    expect(hyp2f1Remainder(1000, 2.5, 2.5, 0.9)).toBe(Infinity);
+    expectClose(scaledHyp2f1Remainder(1000, 2.5, 2.5, 0.9, 1000 * Math.log(0.1)), 1, 1e-12);
+    // Without overflow the scale is a plain factor.
+    expectClose(scaledHyp2f1Remainder(3.5, 0.2, 0.2, 0.95, -2), Math.exp(-2) * (Math.pow(0.05, -3.5) - 1), 1e-12);
+  });
+
+  it('stops as soon as the tail is negligible when b and c are huge: R(3, 1.3M, 1.3M, ½) = 2³ − 1', () => {
+    expectClose(hyp2f1Remainder(3, 1.3e6, 1.3e6, 0.5), 7, 1e-13);
+    // ₂F₁ is symmetric in a and b: R(1.3M, 3, 1.3M, ½) = (c/b)(2³ − 1).
+    expectClose(hyp2f1Remainder(1.3e6, 3, 1.3e6, 0.5), (1.3e6 / 3) * 7, 1e-12);
   });
 
   it('rejects arguments outside the series domain and says when the series cannot converge', () => {
