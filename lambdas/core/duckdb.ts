@@ -48,6 +48,14 @@ export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
 
+/**
+ * A query of no rows with these columns, for a view standing in for files that do not exist (yet): a
+ * view, so a later view over real files can replace it under the same name.
+ */
+export function noRowsOf(columns: readonly { readonly name: string; readonly type: string }[]): string {
+  return `select ${columns.map((c) => `cast(null as ${c.type}) as ${quoteIdent(c.name)}`).join(', ')} where false`;
+}
+
 /** Quotes a string literal; only for values DuckDB cannot take as parameters (file paths in COPY/read_*, view definitions). */
 export function quoteLiteral(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;

@@ -1,16 +1,10 @@
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
-import { quoteIdent, quoteLiteral } from './duckdb.ts';
+import { noRowsOf, quoteIdent, quoteLiteral } from './duckdb.ts';
 import { lakeKeys, type Lake } from './lake.ts';
 import { martTables, quarantineTable, transactionsTable, type TableSpec } from './schema/tables.ts';
 import { publishedDates, readPublishedIndex } from './snapshots.ts';
 import { latestTransactionVersionsSql } from './transaction-versions.ts';
-
-/** A query of no rows with the table's columns and its partition column. */
-function noRowsOf(spec: TableSpec, partition: { name: string; type: string }): string {
-  const columns = [...spec.columns, partition].map((c) => `null::${c.type} as ${quoteIdent(c.name)}`);
-  return `select ${columns.join(', ')} where false`;
-}
 
 /**
  * The views a query over the published lake can read, by name, each creating its view (and fetching
@@ -31,7 +25,7 @@ function lakeViews(connection: DuckDBConnection, lake: Lake, workDir: string): M
         `select *, date ${quoteLiteral(date)} as as_of_date from read_parquet(${quoteLiteral(path as string)}, hive_partitioning = false)`,
       );
     }
-    return perDate.length > 0 ? perDate.join(' union all by name ') : noRowsOf(spec, { name: 'as_of_date', type: 'DATE' });
+    return perDate.length > 0 ? perDate.join(' union all by name ') : noRowsOf([...spec.columns, spec.partition]);
   };
   const filesUnder = async (prefix: string, folder: string): Promise<string[]> => {
     const keys = (await lake.list(prefix)).map((o) => o.key).filter((k) => k.endsWith('.parquet'));
@@ -54,7 +48,7 @@ function lakeViews(connection: DuckDBConnection, lake: Lake, workDir: string): M
     return paths.length > 0
       ? `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = true,
           hive_types = {'${partition.name}': ${partition.type}})`
-      : noRowsOf(transactionsTable, { name: partition.name, type: 'VARCHAR' });
+      : noRowsOf([...transactionsTable.columns, partition]);
   });
   view('transactions', async () => {
     await ensureView(builders, 'transactions_all');
@@ -64,7 +58,7 @@ function lakeViews(connection: DuckDBConnection, lake: Lake, workDir: string): M
     const paths = await filesUnder('quarantine/transactions/', 'quarantine');
     return paths.length > 0
       ? `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = true, hive_types = {'ingest_date': VARCHAR})`
-      : noRowsOf(quarantineTable, { name: 'ingest_date', type: 'VARCHAR' });
+      : noRowsOf([...quarantineTable.columns, quarantineTable.partition]);
   });
   return builders;
 }

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { DATE, DOUBLE, INTEGER, VARCHAR, dateValue } from '@duckdb/node-api';
 import type { CoreContext } from './context.ts';
-import { firstLine, quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
+import { firstLine, noRowsOf, quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
 import { lakeKeys, type Lake } from './lake.ts';
 import {
   loadModels,
@@ -99,20 +99,11 @@ export function newRunId(now: Date): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomUUID().slice(0, 8)}`;
 }
 
-/**
- * A query of no rows with the table's columns (and extra ones), for a view standing in for missing
- * files: a view, so a later view over real files can replace it under the same name.
- */
-function noRowsOf(spec: TableSpec, extra: readonly { name: string; type: string }[] = []): string {
-  const columns = [...spec.columns, ...extra].map((c) => `cast(null as ${c.type}) as ${quoteIdent(c.name)}`);
-  return `select ${columns.join(', ')} where false`;
-}
-
 /** The rows of curated files `keys`, every version, as `curated_transaction_versions` (empty without files). */
 async function attachCuratedFiles(ctx: TransformContext, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) {
     await ctx.connection.run(
-      `create or replace view curated_transaction_versions as ${noRowsOf(transactionsTable, [transactionsTable.partition])}`,
+      `create or replace view curated_transaction_versions as ${noRowsOf([...transactionsTable.columns, transactionsTable.partition])}`,
     );
     return;
   }
@@ -396,7 +387,7 @@ async function createViewOfFiles(ctx: TransformContext, view: string, spec: Tabl
   await ctx.connection.run(
     `create or replace view ${quoteIdent(view)} as ${
       paths.length === 0
-        ? noRowsOf(spec)
+        ? noRowsOf(spec.columns)
         : `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false)`
     }`,
   );
