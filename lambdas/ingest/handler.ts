@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
@@ -15,7 +15,10 @@ const notificationSchema = z.union([
     Records: z.array(
       z.object({
         eventName: z.string(),
-        s3: z.object({ bucket: z.object({ name: z.string() }), object: z.object({ key: z.string() }) }),
+        s3: z.object({
+          bucket: z.object({ name: z.string() }),
+          object: z.object({ key: z.string(), size: z.number().nonnegative().optional() }),
+        }),
       }),
     ),
   }),
@@ -34,6 +37,22 @@ logger.appendPersistentKeys({ lake: deps.lake.location });
 /** S3 URL-encodes keys in notifications, with '+' for spaces. */
 const decodeS3Key = (key: string): string => decodeURIComponent(key.replace(/\+/g, ' '));
 
+const GB = 1e9;
+
+/**
+ * Refuses a file larger than the free space of the work folder before downloading any of it: the
+ * download could only fail (and each redelivery with it), after minutes, with a bare ENOSPC.
+ */
+async function checkRoomToDownload(name: string, bytes: number): Promise<void> {
+  const { bavail, bsize } = await statfs(settings.workDir);
+  const free = bavail * bsize;
+  if (bytes <= free) return;
+  throw new Error(
+    `${name} is ${(bytes / GB).toFixed(2)} GB but ${settings.workDir} has ${(free / GB).toFixed(2)} GB free: split the file, ` +
+      'or raise lambda.ingest.ephemeralStorageMb (up to 10240; the README\'s ingest sizing table says what a file needs)',
+  );
+}
+
 /** Rows rejected by validation are an outcome recorded in the file's manifest; only a throw (S3, DuckDB, lake) fails the message. */
 async function ingestMessage(record: SQSRecord): Promise<void> {
   const notification = notificationSchema.parse(JSON.parse(record.body));
@@ -44,6 +63,7 @@ async function ingestMessage(record: SQSRecord): Promise<void> {
     const key = decodeS3Key(object.object.key);
     logger.appendKeys({ file: `s3://${bucket}/${key}` });
     await mkdir(settings.workDir, { recursive: true });
+    if (object.object.size !== undefined) await checkRoomToDownload(`s3://${bucket}/${key}`, object.object.size);
     const downloadDir = await mkdtemp(join(settings.workDir, 'raw-'));
     try {
       const [path] = await new S3Lake(s3, bucket).fetch([key], downloadDir);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -28,7 +28,7 @@ const context: Context = {
 /** How S3 writes a key into an event notification: form-URL-encoded, '+' for a space, '/' kept. */
 const notificationKey = (key: string): string => encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
 
-function s3Notification(bucket: string, key: string): string {
+function s3Notification(bucket: string, key: string, size = 1): string {
   return JSON.stringify({
     Records: [
       {
@@ -37,7 +37,7 @@ function s3Notification(bucket: string, key: string): string {
         awsRegion: 'us-east-1',
         eventTime: '2024-02-11T08:00:00.000Z',
         eventName: 'ObjectCreated:Put',
-        s3: { s3SchemaVersion: '1.0', bucket: { name: bucket }, object: { key: notificationKey(key), size: 1 } },
+        s3: { s3SchemaVersion: '1.0', bucket: { name: bucket }, object: { key: notificationKey(key), size } },
       },
     ],
   });
@@ -78,6 +78,7 @@ describe('ingest handler (SQS-wrapped S3 notifications, lake on s3rver)', () => 
   let s3: S3rverHandle;
   let scratch: string;
   let handler: typeof import('../../lambdas/ingest/handler.ts').handler;
+  let logger: typeof import('../../lambdas/shared/logger.ts').logger;
   let lake: S3Lake;
 
   const lakeState = async (): Promise<string[]> => {
@@ -98,6 +99,7 @@ describe('ingest handler (SQS-wrapped S3 notifications, lake on s3rver)', () => 
     vi.stubEnv('PIPELINE_CONFIG', '{}');
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     ({ handler } = await import('../../lambdas/ingest/handler.ts'));
+    ({ logger } = await import('../../lambdas/shared/logger.ts'));
     lake = new S3Lake(s3.client, 'lake-bucket', 'lake');
     await s3.client.send(new PutObjectCommand({ Bucket: 'raw-bucket', Key: salesKey, Body: salesCsv }));
   });
@@ -182,6 +184,22 @@ describe('ingest handler (SQS-wrapped S3 notifications, lake on s3rver)', () => 
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(manifests.find((m) => m.source === 's3://raw-bucket/raw/empty.csv')).toMatchObject({ status: 'failed', rowsRead: 0 });
+  });
+
+  it('fails a file larger than the free space of /tmp before downloading any of it, naming the file and the setting', async () => {
+    const before = await lakeState();
+    const logged = vi.spyOn(logger, 'error');
+    // The notification says 1 EB: no file system has that free.
+    const response = await handler(sqsEvent([{ messageId: 'm-huge', body: s3Notification('raw-bucket', salesKey, 1e18) }]), context);
+
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-huge' }] });
+    const [, details] = logged.mock.calls.at(-1) as [string, { error: Error }];
+    expect(details.error.message).toMatch(
+      new RegExp(`^s3://raw-bucket/${salesKey.replace(/[+.]/g, '\\$&')} is 1000000000\\.00 GB but .* GB free: .*lambda\\.ingest\\.ephemeralStorageMb`),
+    );
+    expect(await lakeState()).toEqual(before);
+    expect((await readdir(join(scratch, 'lifecycle-lake'))).filter((name) => name.startsWith('raw-'))).toEqual([]);
+    logged.mockRestore();
   });
 
   it('fails a message whose body is not an S3 notification', async () => {
