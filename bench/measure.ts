@@ -197,7 +197,7 @@ async function measureTransform(request: Extract<MeasureRequest, { kind: 'transf
   return {
     kind: 'transform',
     ...measured,
-    ...transformStages(steps, { start, end }),
+    ...transformStages(steps, { start, end, clvSeconds: result.clv?.seconds ?? 0 }),
     mode: result.mode,
     modeReason: result.modeReason,
     filesRead: result.filesRead,

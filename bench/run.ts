@@ -32,7 +32,7 @@ import { FUNCTION_DEFAULTS } from '../infra/config.ts';
 import { openDuckDb, queryRows } from '../lambdas/core/duckdb.ts';
 import { GENERATE_DEFAULTS, generateTransactions, type GenerateResult } from '../lambdas/core/generate.ts';
 import type { BaselineMeasurement, IngestMeasurement, LakeWriteMeasurement, MeasureRequest, Measurement, TransformMeasurement } from './measure.ts';
-import { median, renderMarkdown, summarise, type BenchReport, type Machine, type PipelineRun, type SizeResult } from './report.ts';
+import { median, readSavedReport, renderMarkdown, summarise, type BenchReport, type Machine, type PipelineRun, type SizeResult } from './report.ts';
 import { deriveSizing, type ScalingPoint } from './sizing.ts';
 import { splitByOrderDate } from './split.ts';
 
@@ -232,7 +232,7 @@ function sizingOf(results: readonly SizeResult[]): Pick<BenchReport, 'sizing' | 
 
 /** Rewrites a saved run's Markdown (and sizing) from its JSON, e.g. after the report's wording changed. */
 async function render(jsonPath: string): Promise<void> {
-  const saved = JSON.parse(await readFile(jsonPath, 'utf8')) as BenchReport;
+  const saved = await readSavedReport(jsonPath);
   const report: BenchReport = { ...saved, ...sizingOf(saved.results) };
   await writeFile(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(jsonPath.replace(/\.json$/, '.md'), renderMarkdown(report));
@@ -437,7 +437,7 @@ async function savedRunToExtend(
   jsonPath: string,
   settings: { seed: number; memoryLimit: string | undefined; newShare: number; baselineOnly: boolean },
 ): Promise<BenchReport> {
-  const saved = JSON.parse(await readFile(jsonPath, 'utf8')) as BenchReport;
+  const saved = await readSavedReport(jsonPath);
   const code = measuredCode();
   const differences = [
     saved.machine.commitAtEnd !== undefined || saved.machine.commit !== code ? `code ${saved.machine.commit} there, ${code} here` : '',

@@ -3,19 +3,40 @@
  * come): each step lasts until the next, the last until the transform ends.
  */
 
-/** Seconds per transform stage; they add up to the transform's wall time. */
+/** Seconds per transform stage; setup, models and publish add up to the transform's wall time. */
 export interface TransformStages {
   /** Listing curated files, choosing full or incremental, opening the previous snapshot's state. */
   readonly setup: number;
-  /** Every SQL model step (but the last when publish holds it); a mart's step includes writing its file. */
-  readonly sqlModels: number;
-  /** The clv_predictions step: BG/NBD and Gamma-Gamma fits and the forecasts per (x, T) pair. */
+  /**
+   * From the first model step to publication: the SQL models (a mart's step includes writing its file)
+   * and the CLV program, which runs beside them (but the last model when publish holds it).
+   */
+  readonly models: number;
+  /** The CLV program's own wall time (fits, forecasts per (x, T) pair, writes): part of `models`. */
   readonly clvFit: number;
   /**
    * The SQL tests, writing the daily revenue by month, waiting for the uploads begun as files were written, and moving the pointer;
    * also the last model when the pipeline reports no step between it and publication.
    */
   readonly publish: number;
+}
+
+/**
+ * Stages as results written before the CLV program ran beside the SQL models hold them: then the two
+ * took turns, `sqlModels` and `clvFit` adding up to the models' time.
+ */
+interface SequentialStages {
+  readonly setup: number;
+  readonly sqlModels: number;
+  readonly clvFit: number;
+  readonly publish: number;
+}
+
+/** A saved result's stages in the current shape (a JSON.parse reviver for bench results). */
+export function currentStages(key: string, value: unknown): unknown {
+  if (key !== 'stages' || typeof value !== 'object' || value === null || !('sqlModels' in value)) return value;
+  const { setup, sqlModels, clvFit, publish } = value as SequentialStages;
+  return { setup, models: sqlModels + clvFit, clvFit, publish } satisfies TransformStages;
 }
 
 /** The stages, every step with its duration, and the model counted in publish when nothing followed it. */
@@ -33,13 +54,15 @@ export interface TimedStep {
   readonly at: number;
 }
 
-const CLV_STEP = 'model clv_predictions';
 const PUBLISHING_STEP = 'publishing';
 
-/** Stage seconds from the transform's step events (each lasts until the next, the last until `end`). */
+/**
+ * Stage seconds from the transform's step events (each lasts until the next, the last until `end`) and
+ * the CLV program's own time, which it reports as it runs beside the steps.
+ */
 export function transformStages(
   steps: readonly TimedStep[],
-  times: { readonly start: number; readonly end: number },
+  times: { readonly start: number; readonly end: number; readonly clvSeconds: number },
 ): StagedSteps {
   const durations = steps.map((step, i) => ({ message: step.message, seconds: ((steps[i + 1]?.at ?? times.end) - step.at) / 1000 }));
   const modelIndexes = steps.flatMap((step, i) => (step.message.startsWith('model ') ? [i] : []));
@@ -50,13 +73,11 @@ export function transformStages(
   // ends that model; without one, the last model's step runs on to publication and counts there.
   const afterModels = steps.findIndex((step, i) => i > lastModel && step.message !== PUBLISHING_STEP);
   const publishFrom = afterModels === -1 ? lastModel : afterModels;
-  const modelSteps = durations.slice(firstModel, publishFrom);
-  const sum = (values: readonly { seconds: number }[]) => values.reduce((total, step) => total + step.seconds, 0);
   return {
     stages: {
       setup: (steps[firstModel]!.at - times.start) / 1000,
-      sqlModels: sum(modelSteps.filter((step) => step.message !== CLV_STEP)),
-      clvFit: sum(modelSteps.filter((step) => step.message === CLV_STEP)),
+      models: (steps[publishFrom]!.at - steps[firstModel]!.at) / 1000,
+      clvFit: times.clvSeconds,
       publish: (times.end - steps[publishFrom]!.at) / 1000,
     },
     steps: durations,

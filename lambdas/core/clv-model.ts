@@ -27,6 +27,8 @@ export interface ClvFitReport {
   readonly bgnbd?: BgNbdFit;
   readonly gammaGamma?: GammaGammaFit;
   readonly notes: readonly string[];
+  /** Wall time of the program: sample read, fits, forecasts and writes (it runs beside SQL models). */
+  readonly seconds: number;
 }
 
 const SUMMARY_MODEL = 'int_purchase_days_summarized_to_customer';
@@ -120,6 +122,7 @@ export function clvProgramModel(config: PipelineConfig, onFit?: (report: ClvFitR
     alsoProduces: ['clv_fit_params'],
     dependsOn: [SUMMARY_MODEL],
     run: async (connection) => {
+      const started = performance.now();
       const { clv } = config;
       const data = await readFitSample(connection, clv.fitSampleSize);
       const notes: string[] = [];
@@ -154,7 +157,8 @@ export function clvProgramModel(config: PipelineConfig, onFit?: (report: ClvFitR
       const method = await predictWithFallbacks(connection, config, bgnbd, gammaGamma, notes);
       if (method !== 'bgnbd_gamma_gamma') notes.push(`CLV uses the ${method} fallback`);
       await writeFitParams(connection, bgnbdFit.attempted, gammaGammaFit.attempted, notes);
-      onFit?.({ ...(bgnbd ? { bgnbd } : {}), ...(gammaGamma ? { gammaGamma } : {}), notes });
+      const seconds = (performance.now() - started) / 1000;
+      onFit?.({ ...(bgnbd ? { bgnbd } : {}), ...(gammaGamma ? { gammaGamma } : {}), notes, seconds });
     },
   };
 }
@@ -233,7 +237,7 @@ async function writePairForecasts(
   const xs = Float64Array.from(x);
   const ts = Float64Array.from(T);
   const forecast = purchasesIfAlive(params, xs, ts, options);
-  await connection.run(`create or replace temp table clv_pair_forecasts (x double, t double,
+  await connection.run(`create or replace table clv_pair_forecasts (x double, t double,
     horizon_purchases double, discounted_purchases double)`);
   await appendColumns(connection, 'clv_pair_forecasts', [DOUBLE, DOUBLE, DOUBLE, DOUBLE], [
     xs,

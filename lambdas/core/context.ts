@@ -7,6 +7,8 @@ export interface CoreContext {
   readonly lake: Lake;
   readonly config: PipelineConfig;
   readonly connection: DuckDBConnection;
+  /** Another connection to the database of `connection`, for work that runs beside it. */
+  readonly connect: () => Promise<DuckDBConnection>;
   readonly workDir: string;
   readonly sqlDir: string;
   readonly now: Date;

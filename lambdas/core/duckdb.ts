@@ -17,6 +17,8 @@ export interface DuckDbSettings {
  */
 export async function openDuckDb(settings: DuckDbSettings = {}): Promise<{
   connection: DuckDBConnection;
+  /** Another connection to the same database, set up as `connection` is; closed by `close` at the latest. */
+  connect: () => Promise<DuckDBConnection>;
   close: () => void;
 }> {
   const base = settings.tempDirectory ?? join(tmpdir(), 'lifecycle-lake-duckdb');
@@ -31,11 +33,16 @@ export async function openDuckDb(settings: DuckDbSettings = {}): Promise<{
   if (settings.memoryLimit) config.memory_limit = settings.memoryLimit;
   if (settings.threads) config.threads = String(settings.threads);
   const instance = await DuckDBInstance.create(':memory:', config);
-  const connection = await instance.connect();
-  // Day counts and order months are UTC by contract; the setting needs icu, loaded after start-up.
-  await connection.run("SET TimeZone = 'UTC'");
+  const connect = async () => {
+    const connection = await instance.connect();
+    // Day counts and order months are UTC by contract; the setting (per connection) needs icu, loaded after start-up.
+    await connection.run("SET TimeZone = 'UTC'");
+    return connection;
+  };
+  const connection = await connect();
   return {
     connection,
+    connect,
     close: () => {
       connection.closeSync();
       instance.closeSync();

@@ -63,6 +63,7 @@ async function withCoreContext<T>(deps: PipelineDeps, step: (ctx: CoreContext) =
       lake: deps.lake,
       config: deps.config,
       connection: duck.connection,
+      connect: duck.connect,
       workDir: deps.workDir,
       sqlDir: deps.sqlDir ?? defaultSqlDir,
       now: deps.now?.() ?? new Date(),

@@ -276,8 +276,8 @@ async function mergeRebuildBatches(
     await runModels(ctx.connection, stateModels, [], {
       onModel: (name) => ctx.progress(`model ${name}`),
       keep: stateTables.map((s) => s.model),
-      writeModel: async (model) => {
-        const written = await writeWholeStateModel(ctx, model, batchDir);
+      writeModel: async (model, connection) => {
+        const written = await writeWholeStateModel({ ...ctx, connection }, model, batchDir);
         return written && readWrittenFile(written.path);
       },
     });
@@ -601,17 +601,18 @@ export async function runTransform(
     await runModels(ctx.connection, models, programModels, {
       onModel: (name) => ctx.progress(`model ${name}`),
       keep: [...martTables.map((t) => t.name), ...stateTables.map((s) => s.model), ...(await relationsSqlTestsRead(ctx.sqlDir))],
-      writeModel: async (model) => {
+      connect: ctx.connect,
+      writeModel: async (model, connection) => {
         const spec = martSpecs.get(model.name);
         if (spec === undefined) {
-          const state = await writeWholeStateModel(ctx, model, stateDir);
+          const state = await writeWholeStateModel({ ...ctx, connection }, model, stateDir);
           if (state === undefined) return undefined;
           uploads.start(state.path, wholeStateKey(stateKeyFolder, state.spec));
           return readWrittenFile(state.path);
         }
         const path = join(runDir, `${spec.name}.parquet`);
         const key = lakeKeys.martFile(spec.name, asOfDate, runId);
-        writtenMarts.set(spec.name, { key, rows: await writeMartModel(ctx, spec, model, path) });
+        writtenMarts.set(spec.name, { key, rows: await writeMartModel({ ...ctx, connection }, spec, model, path) });
         uploads.start(path, key);
         return readWrittenFile(path);
       },

@@ -1,13 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { renderMarkdown, type BenchReport, type PipelineRun, type SizeResult } from '../../bench/report.ts';
+import { readSavedReport, renderMarkdown, type PipelineRun, type SizeResult } from '../../bench/report.ts';
 import { repoRoot } from '../support/pipeline.ts';
 
 describe('renderMarkdown', () => {
   it("shows each process's spill under the memory limit, as the median of the runs", async () => {
     // A saved run supplies the fields the tables need; only the spill figures are set here.
-    const saved = JSON.parse(await readFile(join(repoRoot, 'bench', 'results', '2026-11-23.json'), 'utf8')) as BenchReport;
+    const saved = await readSavedReport(join(repoRoot, 'bench', 'results', '2026-11-23.json'));
     const template = saved.results.find((r) => r.memoryLimited?.summary)!;
     const spills: [number, number][] = [
       [3e9, 5e8],
@@ -30,7 +29,7 @@ describe('renderMarkdown', () => {
   });
 
   it('adds the ingest sizing table when the report has one, a row per file size', async () => {
-    const saved = JSON.parse(await readFile(join(repoRoot, 'bench', 'results', '2026-11-23.json'), 'utf8')) as BenchReport;
+    const saved = await readSavedReport(join(repoRoot, 'bench', 'results', '2026-11-23.json'));
     const markdown = renderMarkdown({
       ...saved,
       ingestSizing: [

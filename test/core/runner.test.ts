@@ -21,6 +21,11 @@ describe('model runner', () => {
     return db.connection;
   }
 
+  /** Rejects after `ms` with `message`: a wait that would otherwise hang the test when it fails. */
+  function failAfter(ms: number, message: string): Promise<never> {
+    return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms));
+  }
+
   /** Every table and view but the test's source table, with its kind. */
   async function relationKinds(connection: DuckDBConnection) {
     return queryRows(
@@ -165,5 +170,66 @@ describe('model runner', () => {
     await runModels(connection, models, [program], { keep: ['m'] });
     expect(await relationKinds(connection)).toEqual([{ table_name: 'm', table_type: 'BASE TABLE' }]);
     expect(await queryRows(connection, 'select n from m')).toEqual([{ n: 5 }]);
+  });
+
+  it('runs a program model beside the SQL models that do not read it, on a connection of its own', async () => {
+    const sqlDir = await sqlDirWith({
+      'marts/independent.sql': 'select 1 as id',
+      'marts/reads_program.sql': 'select count(*)::integer as n from a_program',
+    });
+    const connection = await connect();
+    let independentStarted: () => void = () => {};
+    const started = new Promise<void>((resolve) => (independentStarted = resolve));
+    let programConnection: DuckDBConnection | undefined;
+    const program = {
+      name: 'a_program',
+      dependsOn: [],
+      // Named to come first in dependency order: run one at a time, it would wait here for a model
+      // that only starts after it.
+      run: async (on: DuckDBConnection) => {
+        programConnection = on;
+        await Promise.race([started, failAfter(2000, 'the SQL model did not start beside the program')]);
+        await on.run('create table a_program as select * from range(3)');
+      },
+    };
+    const models = await loadModels(sqlDir, [], [program]);
+    const order: string[] = [];
+    let independentConnection: DuckDBConnection | undefined;
+    await runModels(connection, models, [program], {
+      connect: () => db!.connect(),
+      writeModel: async (model, on) => {
+        if (model.name === 'independent') independentConnection = on;
+        return undefined;
+      },
+      onModel: (name) => {
+        order.push(name);
+        if (name === 'independent') independentStarted();
+      },
+    });
+    expect(order).toEqual(['a_program', 'independent', 'reads_program']);
+    expect(programConnection).toBeDefined();
+    expect(independentConnection).toBeDefined();
+    expect(programConnection).not.toBe(independentConnection);
+    expect(await queryRows(connection, 'select n from reads_program')).toEqual([{ n: 3 }]);
+  });
+
+  it('reports a failing program model once the SQL model beside it has finished, and runs nothing after', async () => {
+    const sqlDir = await sqlDirWith({
+      'marts/independent.sql': 'select count(*)::integer as n from range(200000)',
+      'marts/reads_program.sql': 'select count(*)::integer as n from a_program',
+    });
+    const connection = await connect();
+    const program = {
+      name: 'a_program',
+      dependsOn: [],
+      run: async () => {
+        throw new Error('the fit diverged');
+      },
+    };
+    const models = await loadModels(sqlDir, [], [program]);
+    await expect(runModels(connection, models, [program], { connect: () => db!.connect() })).rejects.toThrow(
+      'model a_program failed: the fit diverged',
+    );
+    expect(await relationKinds(connection)).toEqual([{ table_name: 'independent', table_type: 'BASE TABLE' }]);
   });
 });

@@ -180,11 +180,19 @@ export interface RunModelsOptions {
    */
   readonly keep?: readonly string[];
   /**
-   * Writes a model's rows to a file as they are computed and returns a query reading them back, or
-   * undefined to materialise the model as usual. A written model becomes a view of that query: a table
-   * that is only written out and read a few times costs more to build in memory than to read back.
+   * Writes a model's rows to a file as they are computed (on `connection`, the one the model runs on)
+   * and returns a query reading them back, or undefined to materialise the model as usual. A written
+   * model becomes a view of that query: a table that is only written out and read a few times costs
+   * more to build in memory than to read back.
    */
-  readonly writeModel?: (model: SqlModel) => Promise<string | undefined>;
+  readonly writeModel?: (model: SqlModel, connection: DuckDBConnection) => Promise<string | undefined>;
+  /**
+   * Opens another connection to the same database. Given it, a program model runs beside the SQL
+   * models that do not depend on it, on a connection of its own: its JavaScript holds Node's one
+   * thread while DuckDB's threads work on the SQL. SQL models still run one at a time, as one query
+   * already keeps every DuckDB thread busy and two would only hold more memory.
+   */
+  readonly connect?: () => Promise<DuckDBConnection>;
 }
 
 /** `keep` and every model a kept view reads, through views of views. */
@@ -201,34 +209,44 @@ function keptThroughViews(models: readonly SqlModel[], keep: readonly string[]):
   return kept;
 }
 
-/** Runs SQL and program models in dependency order, each SQL model materialised as a table or a view. */
+type Runnable = Node & {
+  readonly kind: 'sql' | 'program';
+  readonly relations: readonly string[];
+  run: (connection: DuckDBConnection) => Promise<void>;
+};
+
+/**
+ * Runs SQL and program models in dependency order, each SQL model materialised as a table or a view;
+ * with `options.connect`, program models run beside SQL models (see there).
+ */
 export async function runModels(
   connection: DuckDBConnection,
   models: readonly SqlModel[],
   programModels: readonly ProgramModel[] = [],
   options: RunModelsOptions = {},
 ): Promise<void> {
-  type Runnable = Node & { relations: readonly string[]; run: () => Promise<void> };
   const runnables: Runnable[] = [
-    ...models.map((m) => ({
+    ...models.map((m): Runnable => ({
       name: m.name,
       layer: m.layer,
+      kind: 'sql',
       dependsOn: m.dependsOn,
       relations: m.materialized === 'table' ? [m.name] : [],
-      run: async () => {
-        const writtenRows = await options.writeModel?.(m);
-        await connection.run(
+      run: async (on) => {
+        const writtenRows = await options.writeModel?.(m, on);
+        await on.run(
           writtenRows === undefined
             ? `create or replace ${m.materialized} ${quoteIdent(m.name)} as ${m.sql}`
             : `create or replace view ${quoteIdent(m.name)} as ${writtenRows}`,
         );
       },
     })),
-    ...programModels.map((p) => ({
+    ...programModels.map((p): Runnable => ({
       name: p.name,
+      kind: 'program',
       dependsOn: p.dependsOn,
       relations: [p.name, ...(p.alsoProduces ?? [])],
-      run: () => p.run(connection),
+      run: (on) => p.run(on),
     })),
   ];
   const ordered = orderByDependency(runnables);
@@ -236,23 +254,73 @@ export async function runModels(
   const readersLeft = new Map<string, number>();
   for (const node of ordered) for (const dep of node.dependsOn) readersLeft.set(dep, (readersLeft.get(dep) ?? 0) + 1);
   const byName = new Map(ordered.map((n) => [n.name, n]));
-  for (const node of ordered) {
-    options.onModel?.(node.name);
-    try {
-      await node.run();
-    } catch (error) {
-      // A writeModel hook may already have said what failed.
-      if (error instanceof ModelGraphError || error instanceof ModelRunError) throw error;
-      throw new ModelRunError(`model ${node.name} failed: ${firstLine(error)}`);
-    }
-    if (!kept) continue;
+
+  const idle = [connection];
+  const opened: DuckDBConnection[] = [];
+  const done = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+  let failure: unknown;
+
+  // Sequential without `connect`; with it, one model of each kind at a time.
+  const mayStart = (node: Runnable): boolean =>
+    node.dependsOn.every((dep) => done.has(dep)) &&
+    (options.connect ? ![...running.keys()].some((name) => byName.get(name)?.kind === node.kind) : running.size === 0);
+
+  const finish = async (node: Runnable, on: DuckDBConnection): Promise<void> => {
+    done.add(node.name);
+    if (!kept) return;
     for (const dep of node.dependsOn) {
       const left = (readersLeft.get(dep) ?? 0) - 1;
       readersLeft.set(dep, left);
       if (left > 0 || kept.has(dep)) continue;
-      for (const relation of byName.get(dep)?.relations ?? []) await dropRelation(connection, relation);
+      for (const relation of byName.get(dep)?.relations ?? []) await dropRelation(on, relation);
     }
+  };
+
+  const start = (node: Runnable): void => {
+    const task = (async () => {
+      const on = idle.pop() ?? (await openAnother(options.connect, opened));
+      try {
+        options.onModel?.(node.name);
+        await node.run(on);
+        await finish(node, on);
+      } catch (error) {
+        // A writeModel hook may already have said what failed.
+        failure ??=
+          error instanceof ModelGraphError || error instanceof ModelRunError
+            ? error
+            : new ModelRunError(`model ${node.name} failed: ${firstLine(error)}`);
+      } finally {
+        idle.push(on);
+        running.delete(node.name);
+      }
+    })();
+    running.set(node.name, task);
+  };
+
+  try {
+    for (;;) {
+      if (failure === undefined) {
+        for (const node of ordered) if (!done.has(node.name) && !running.has(node.name) && mayStart(node)) start(node);
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+  } finally {
+    for (const extra of opened) extra.closeSync();
   }
+  if (failure !== undefined) throw failure;
+}
+
+/** A further connection for a model running beside another. */
+async function openAnother(
+  connect: (() => Promise<DuckDBConnection>) | undefined,
+  opened: DuckDBConnection[],
+): Promise<DuckDBConnection> {
+  if (connect === undefined) throw new ModelRunError('a second model started without a way to open a connection');
+  const another = await connect();
+  opened.push(another);
+  return another;
 }
 
 /** Drops a table or a view (a program model may make either), if it is there. */
