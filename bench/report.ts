@@ -350,11 +350,11 @@ export function renderMarkdown(report: BenchReport): string {
           ];
         }),
       ),
-      'From the steps the pipeline reports, each lasting until the next. Models: the SQL models, each mart and whole ' +
-        'state table written to Parquet (and its upload started) in its step, and the CLV program (`clv_predictions`: ' +
-        'the fits and the forecasts per (x, T) pair), which runs beside the SQL models that do not read it; of which ' +
-        'CLV fit: that program\'s own wall time, overlapping the SQL models\'. Publish: the SQL tests, writing the daily revenue by month, ' +
-        'waiting for the uploads begun as files were written, and moving the pointer' +
+      'From the steps the pipeline reports, each lasting until the next. Models: the SQL models, each mart and state ' +
+        'table written to Parquet (and its upload started) in its step, and the CLV program (`clv_predictions`: the fits ' +
+        'and the forecasts per (x, T) pair), which runs beside the SQL models that do not read it; of which CLV fit: ' +
+        'that program\'s own wall time, overlapping the SQL models\'. Publish: the SQL tests, waiting for the uploads ' +
+        'begun as files were written, and moving the pointer' +
         (withFull[0]!.full!.lastModelInPublish
           ? `, plus the last model (\`${withFull[0]!.full!.lastModelInPublish}\`), because the pipeline reports nothing ` +
             'between it and publication'

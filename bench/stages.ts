@@ -15,7 +15,7 @@ export interface TransformStages {
   /** The CLV program's own wall time (fits, forecasts per (x, T) pair, writes): part of `models`. */
   readonly clvFit: number;
   /**
-   * The SQL tests, writing the daily revenue by month, waiting for the uploads begun as files were written, and moving the pointer;
+   * The SQL tests, waiting for the uploads begun as files were written, and moving the pointer;
    * also the last model when the pipeline reports no step between it and publication.
    */
   readonly publish: number;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { DATE, DOUBLE, INTEGER, VARCHAR, dateValue } from '@duckdb/node-api';
 import type { CoreContext } from './context.ts';
 import { firstLine, noRowsOf, quoteIdent, quoteLiteral, queryRows } from './duckdb.ts';
@@ -175,70 +175,64 @@ function wholeStatePath(dir: string, spec: TableSpec): string {
   return join(dir, spec.name, `${spec.name}.parquet`);
 }
 
-/** A whole state table's lake key under a run's (or a rebuild batch's) state key folder. */
-function wholeStateKey(keyFolder: (table: string) => string, spec: TableSpec): string {
-  return `${keyFolder(spec.name)}${spec.name}.parquet`;
-}
-
-/**
- * Computes a whole state table's model straight into its file under `dir`, as marts are: the table
- * is read a few times, and the merged state in memory would hold a row per customer for the whole
- * run. Returns the table and its file, or undefined for a model that is no such table.
- */
-async function writeWholeStateModel(
-  ctx: TransformContext,
-  model: SqlModel,
-  dir: string,
-): Promise<{ spec: TableSpec; path: string } | undefined> {
-  const table = stateTables.find((t) => t.model === model.name && !t.appendedByOrderMonth);
-  if (table === undefined) return undefined;
-  const path = wholeStatePath(dir, table.spec);
-  await mkdir(dirname(path), { recursive: true });
-  await writeModelCast(ctx, table.spec, model, path);
-  return { spec: table.spec, path };
-}
-
 /** A written model's file as a relation; like every lake read, not taking key=value folders as columns. */
 function readWrittenFile(path: string): string {
   return `select * from read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`;
 }
 
+/** A state table's files this run wrote, and a query reading its rows back from them. */
+interface WrittenState {
+  readonly spec: TableSpec;
+  readonly files: readonly Required<StateFile>[];
+  readonly readBack: string;
+}
+
 /**
- * This run's rows of every state table under `dir`, each with the lake key it gets under
- * `keyFolder(table)`: a whole table is the one file its model was written to (writeWholeStateModel);
- * a table appended by order month is written here as a file per month named after `part` (so the
- * parts of one run never share a name).
+ * Computes a state table's model straight into its files under `dir`, as marts are, each with the
+ * lake key it gets under `keyFolder(table)`: a whole table into one file, a table appended by order
+ * month into a file per month named after `part` (so the parts of one run never share a name). The
+ * tables are read a few times or not at all in the run, and held in memory they would hold a row per
+ * customer (or customer-day) until the end. Undefined for a model that is no state table.
  */
-async function writeStateTables(
+async function writeStateModel(
   ctx: TransformContext,
+  model: SqlModel,
   dir: string,
   keyFolder: (table: string) => string,
   part: string,
-): Promise<Record<string, StateFile[]>> {
-  const files: Record<string, StateFile[]> = {};
-  for (const table of stateTables) {
-    const { spec, model } = table;
-    if (!table.appendedByOrderMonth) {
-      files[spec.name] = [{ key: wholeStateKey(keyFolder, spec), written: wholeStatePath(dir, spec) }];
-      continue;
-    }
-    ctx.progress(`writing ${spec.name}`);
-    const tableDir = join(dir, spec.name);
-    await mkdir(tableDir, { recursive: true });
-    const written = await queryRows(
+): Promise<WrittenState | undefined> {
+  const table = stateTables.find((t) => t.model === model.name);
+  if (table === undefined) return undefined;
+  const { spec } = table;
+  const tableDir = join(dir, spec.name);
+  await mkdir(tableDir, { recursive: true });
+  if (!table.appendedByOrderMonth) {
+    const path = wholeStatePath(dir, spec);
+    await writeModelCast(ctx, spec, model, path);
+    return { spec, files: [{ key: `${keyFolder(spec.name)}${spec.name}.parquet`, written: path }], readBack: readWrittenFile(path) };
+  }
+  let written: Record<string, unknown>[];
+  try {
+    written = await queryRows(
       ctx.connection,
-      `copy (select ${castsTo(spec)}, strftime(order_date, '%Y-%m') as order_month from ${quoteIdent(model)})
+      `copy (select ${castsTo(spec)}, strftime(order_date, '%Y-%m') as order_month from (${model.sql}))
        to ${quoteLiteral(tableDir)} (format parquet, ${OUTPUT_PARQUET}, partition_by (order_month),
        filename_pattern ${quoteLiteral(`${part}_{i}`)}, return_stats)`,
     );
-    files[spec.name] = written
-      .map((file) => {
-        const path = String(file.filename);
-        return { key: `${keyFolder(spec.name)}${relative(tableDir, path).split(sep).join('/')}`, written: path };
-      })
-      .toSorted((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  } catch (error) {
+    throw new ModelRunError(`model ${model.name} failed: ${firstLine(error)}`);
   }
-  return files;
+  const files = written
+    .map((file) => {
+      const path = String(file.filename);
+      return { key: `${keyFolder(spec.name)}${relative(tableDir, path).split(sep).join('/')}`, written: path };
+    })
+    .toSorted((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+  const readBack =
+    files.length === 0
+      ? noRowsOf(spec.columns)
+      : `select * from read_parquet([${files.map((f) => quoteLiteral(f.written)).join(', ')}], hive_partitioning = false)`;
+  return { spec, files, readBack };
 }
 
 /**
@@ -273,15 +267,17 @@ async function mergeRebuildBatches(
     await createPreviousStateViews(ctx, state, batch.upTo, batch.after);
     await createParams(ctx, batch.upTo, undefined, batch.after);
     const batchDir = join(dir, String(i + 1));
+    const added: Record<string, readonly StateFile[]> = {};
     await runModels(ctx.connection, stateModels, [], {
       onModel: (name) => ctx.progress(`model ${name}`),
       keep: stateTables.map((s) => s.model),
       writeModel: async (model, connection) => {
-        const written = await writeWholeStateModel({ ...ctx, connection }, model, batchDir);
-        return written && readWrittenFile(written.path);
+        const written = await writeStateModel({ ...ctx, connection }, model, batchDir, keyFolder, `batch${i + 1}`);
+        if (written === undefined) return undefined;
+        added[written.spec.name] = written.files;
+        return written.readBack;
       },
     });
-    const added = await writeStateTables(ctx, batchDir, keyFolder, `batch${i + 1}`);
     // Whole tables replace the earlier batch's; files appended by month add to them.
     const replaced = stateTables.filter((t) => !t.appendedByOrderMonth).flatMap((t) => state[t.spec.name] ?? []);
     state = Object.fromEntries(
@@ -598,6 +594,7 @@ export async function runTransform(
     const stateDir = join(runDir, 'state');
     const martSpecs = new Map(martTables.map((spec) => [spec.name, spec]));
     const writtenMarts = new Map<string, { key: string; rows: number }>();
+    const addedState: Record<string, readonly StateFile[]> = {};
     await runModels(ctx.connection, models, programModels, {
       onModel: (name) => ctx.progress(`model ${name}`),
       keep: [...martTables.map((t) => t.name), ...stateTables.map((s) => s.model), ...(await relationsSqlTestsRead(ctx.sqlDir))],
@@ -605,10 +602,11 @@ export async function runTransform(
       writeModel: async (model, connection) => {
         const spec = martSpecs.get(model.name);
         if (spec === undefined) {
-          const state = await writeWholeStateModel({ ...ctx, connection }, model, stateDir);
+          const state = await writeStateModel({ ...ctx, connection }, model, stateDir, stateKeyFolder, 'run');
           if (state === undefined) return undefined;
-          uploads.start(state.path, wholeStateKey(stateKeyFolder, state.spec));
-          return readWrittenFile(state.path);
+          addedState[state.spec.name] = state.files;
+          for (const { written, key } of state.files) uploads.start(written, key);
+          return state.readBack;
         }
         const path = join(runDir, `${spec.name}.parquet`);
         const key = lakeKeys.martFile(spec.name, asOfDate, runId);
@@ -625,10 +623,9 @@ export async function runTransform(
       if (written === undefined) throw new TransformError(`no model wrote the mart ${spec.name}`);
       return { name: spec.name, rows: written.rows, key: written.key };
     });
-    const added = await writeStateTables(ctx, stateDir, stateKeyFolder, 'run');
     const state: Record<string, string[]> = {};
     for (const { spec, appendedByOrderMonth } of stateTables) {
-      let files = added[spec.name] ?? [];
+      let files = addedState[spec.name] ?? [];
       if (appendedByOrderMonth) {
         const all = [...(previousState[spec.name] ?? []), ...files];
         const kept = new Set(planWindowFiles(all.map((f) => f.key), ctx.config.clv.currentValueMonths, asOfDate).keep);
