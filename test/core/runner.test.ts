@@ -232,4 +232,21 @@ describe('model runner', () => {
     );
     expect(await relationKinds(connection)).toEqual([{ table_name: 'independent', table_type: 'BASE TABLE' }]);
   });
+
+  it('reports a connection that cannot be opened as the failure of the model that needed it, after the one beside it', async () => {
+    const sqlDir = await sqlDirWith({ 'marts/independent.sql': 'select 1 as id' });
+    const connection = await connect();
+    const program = {
+      name: 'a_program',
+      dependsOn: [],
+      run: async (on: DuckDBConnection) => {
+        await on.run('create table a_program as select * from range(3)');
+      },
+    };
+    const models = await loadModels(sqlDir, [], [program]);
+    await expect(
+      runModels(connection, models, [program], { connect: () => Promise.reject(new Error('no more connections')) }),
+    ).rejects.toThrow('model independent failed: no more connections');
+    expect(await relationKinds(connection)).toEqual([{ table_name: 'a_program', table_type: 'BASE TABLE' }]);
+  });
 });

@@ -279,8 +279,9 @@ export async function runModels(
 
   const start = (node: Runnable): void => {
     const task = (async () => {
-      const on = idle.pop() ?? (await openAnother(options.connect, opened));
+      let on: DuckDBConnection | undefined;
       try {
+        on = idle.pop() ?? (await openAnother(options.connect, opened));
         options.onModel?.(node.name);
         await node.run(on);
         await finish(node, on);
@@ -291,7 +292,7 @@ export async function runModels(
             ? error
             : new ModelRunError(`model ${node.name} failed: ${firstLine(error)}`);
       } finally {
-        idle.push(on);
+        if (on !== undefined) idle.push(on);
         running.delete(node.name);
       }
     })();
