@@ -33,6 +33,8 @@ export const lakeKeys = {
     `quarantine/${table}/ingest_date=${ingestDate}/${fileId}.parquet`,
   ingestManifests: '_manifests/ingest/',
   ingestManifest: (fileId: string) => `_manifests/ingest/${fileId}.json`,
+  /** What transforms have read of the ingest manifests (transform-plan.ts), so each is read once. */
+  ingestCatalogue: '_manifests/ingest-catalogue.json',
   runManifests: '_manifests/runs/',
   runManifest: (asOfDate: string, runId: string) => `_manifests/runs/${asOfDate}/${runId}.json`,
   /** The publication pointer: which run is current for each as_of_date. */

@@ -24,22 +24,48 @@ export interface TransformPlan {
   readonly stateFingerprint: string;
 }
 
-/** Ingest manifests read at once: one per file ever ingested, each a round trip on S3. */
+/** Ingest manifests read at once: each a round trip on S3. */
 const MANIFEST_READS = 32;
 
-/** Curated transaction files and the order dates they span, from the ingest manifests. */
+/** An ingested manifest as the catalogue keeps it: its size when read, and its curated transaction files. */
+interface CataloguedManifest {
+  readonly size: number;
+  readonly curatedFiles: readonly CuratedFile[];
+}
+
+/** `_manifests/ingest-catalogue.json`: manifest key → what a transform read there. */
+interface IngestCatalogue {
+  readonly manifests: Readonly<Record<string, CataloguedManifest>>;
+}
+
+/**
+ * Curated transaction files and the order dates they span, from the ingest manifests. An ingested
+ * file's manifest never changes (the same content is skipped, not ingested again), so what a run
+ * reads of those is kept in the ingest catalogue and the next run reads only the manifests written
+ * since: a GET per new file, not per file ever ingested. A catalogued manifest that is no longer
+ * listed is forgotten, one listed with another size is read again; failed ones are read every time
+ * (a later upload of the same file may ingest it).
+ */
 export async function curatedTransactionFiles(lake: Lake): Promise<Map<string, CuratedFile>> {
-  const files = new Map<string, CuratedFile>();
+  const [listed, catalogueText] = await Promise.all([lake.list(lakeKeys.ingestManifests), lake.getText(lakeKeys.ingestCatalogue)]);
+  const known = catalogueText === undefined ? {} : (JSON.parse(catalogueText) as IngestCatalogue).manifests;
   const limit = pLimit(MANIFEST_READS);
-  const manifests = await lake.list(lakeKeys.ingestManifests);
-  const texts = await Promise.all(manifests.map(({ key }) => limit(() => lake.getText(key))));
-  for (const text of texts) {
-    if (text === undefined) continue;
+  const read = async (key: string, size: number): Promise<CataloguedManifest | undefined> => {
+    const text = await limit(() => lake.getText(key));
+    if (text === undefined) return undefined;
     const manifest = JSON.parse(text) as Partial<IngestManifest>;
-    if (manifest.status !== 'ingested' || (manifest.kind ?? 'transactions') !== 'transactions') continue;
-    for (const file of manifest.curatedFiles ?? []) files.set(file.key, file);
+    if (manifest.status !== 'ingested') return undefined;
+    return { size, curatedFiles: (manifest.kind ?? 'transactions') === 'transactions' ? (manifest.curatedFiles ?? []) : [] };
+  };
+  const entries = await Promise.all(
+    listed.map(async ({ key, size }) => [key, known[key]?.size === size ? known[key] : await read(key, size)] as const),
+  );
+  const manifests = Object.fromEntries(entries.filter((entry): entry is [string, CataloguedManifest] => entry[1] !== undefined));
+  const keys = Object.keys(manifests);
+  if (keys.length !== Object.keys(known).length || keys.some((key) => known[key] !== manifests[key])) {
+    await lake.putText(lakeKeys.ingestCatalogue, JSON.stringify({ manifests } satisfies IngestCatalogue));
   }
-  return files;
+  return new Map(Object.values(manifests).flatMap((m) => m.curatedFiles.map((file): [string, CuratedFile] => [file.key, file])));
 }
 
 /**

@@ -1,6 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalLake } from '../../lambdas/adapters/local-lake.ts';
 import type { CuratedFile } from '../../lambdas/core/ingest/ingest.ts';
-import { orderMonthOfKey, planRebuildBatches, planWindowFiles } from '../../lambdas/core/transform-plan.ts';
+import { lakeKeys, type Lake } from '../../lambdas/core/lake.ts';
+import { curatedTransactionFiles, orderMonthOfKey, planRebuildBatches, planWindowFiles } from '../../lambdas/core/transform-plan.ts';
 
 const file = (key: string, rows: number, minOrderDate?: string, maxOrderDate?: string): [string, CuratedFile] => [
   key,
@@ -82,5 +87,81 @@ describe('planWindowFiles', () => {
   it('reads nothing without a state, and names a key without an order month', () => {
     expect(planWindowFiles(keys, 12, '2024-04-15').read).toEqual([]);
     expect(() => orderMonthOfKey('state/customer_state/x.parquet')).toThrow(/no order_month=YYYY-MM folder/);
+  });
+});
+
+describe('curatedTransactionFiles', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A local lake whose manifest reads are recorded. */
+  async function recordingLake(): Promise<{ lake: Lake; manifestReads: string[] }> {
+    dir = await mkdtemp(join(tmpdir(), 'catalogue-'));
+    const local = new LocalLake(dir);
+    const manifestReads: string[] = [];
+    const lake: Lake = {
+      location: local.location,
+      list: (prefix) => local.list(prefix),
+      getText: (key) => {
+        if (key.startsWith(lakeKeys.ingestManifests)) manifestReads.push(key);
+        return local.getText(key);
+      },
+      putText: (key, body) => local.putText(key, body),
+      fetch: (keys) => local.fetch(keys),
+      upload: (path, key) => local.upload(path, key),
+      delete: (keys) => local.delete(keys),
+    };
+    return { lake, manifestReads };
+  }
+
+  const curated = (id: string, month: string): CuratedFile => ({
+    key: `curated/transactions/order_month=${month}/${id}_0.parquet`,
+    rows: 10,
+    minOrderDate: `${month}-01`,
+    maxOrderDate: `${month}-28`,
+  });
+
+  /** An ingest manifest as ingest writes it, with the fields the transform reads. */
+  async function writeManifest(lake: Lake, id: string, fields: Record<string, unknown>): Promise<void> {
+    await lake.putText(lakeKeys.ingestManifest(id), JSON.stringify({ fileId: id, kind: 'transactions', curatedFiles: [], ...fields }));
+  }
+
+  it('reads each ingested manifest once: a later run reads only the manifests written since', async () => {
+    const { lake, manifestReads } = await recordingLake();
+    await writeManifest(lake, 'a', { status: 'ingested', curatedFiles: [curated('a', '2024-01'), curated('a', '2024-02')] });
+    await writeManifest(lake, 'b', { status: 'ingested', curatedFiles: [curated('b', '2024-02')] });
+    await writeManifest(lake, 'c', { status: 'ingested', kind: 'customers', curatedFiles: [{ key: 'curated/customers/x.parquet', rows: 3 }] });
+    await writeManifest(lake, 'd', { status: 'failed' });
+
+    expect([...(await curatedTransactionFiles(lake)).keys()]).toEqual([
+      curated('a', '2024-01').key,
+      curated('a', '2024-02').key,
+      curated('b', '2024-02').key,
+    ]);
+    expect(manifestReads).toHaveLength(4);
+
+    manifestReads.length = 0;
+    await writeManifest(lake, 'e', { status: 'ingested', curatedFiles: [curated('e', '2024-03')] });
+    const files = await curatedTransactionFiles(lake);
+    // The new manifest and the failed one (a later upload may ingest that file); not a, b or c.
+    expect(manifestReads.sort()).toEqual([lakeKeys.ingestManifest('d'), lakeKeys.ingestManifest('e')]);
+    expect(files.get(curated('e', '2024-03').key)).toEqual(curated('e', '2024-03'));
+    expect(files.get(curated('a', '2024-01').key)).toEqual(curated('a', '2024-01'));
+    expect(files.size).toBe(4);
+  });
+
+  it('forgets a catalogued manifest that is gone and reads again one whose size changed', async () => {
+    const { lake, manifestReads } = await recordingLake();
+    await writeManifest(lake, 'a', { status: 'ingested', curatedFiles: [curated('a', '2024-01')] });
+    await writeManifest(lake, 'b', { status: 'ingested', curatedFiles: [curated('b', '2024-02')] });
+    await curatedTransactionFiles(lake);
+
+    await lake.delete([lakeKeys.ingestManifest('a')]);
+    await writeManifest(lake, 'b', { status: 'ingested', curatedFiles: [curated('b', '2024-02'), curated('b', '2024-03')] });
+    manifestReads.length = 0;
+    expect([...(await curatedTransactionFiles(lake)).keys()]).toEqual([curated('b', '2024-02').key, curated('b', '2024-03').key]);
+    expect(manifestReads).toEqual([lakeKeys.ingestManifest('b')]);
   });
 });
