@@ -62,7 +62,12 @@ export class TransformPipeline extends Construct {
     this.lakeFunction.grantObjects(props.lakeBucket, 'read', 'curated/', 'reads curated transactions and customers');
     this.lakeFunction.grantObjects(props.lakeBucket, 'read-write', 'marts/', 'writes each run\'s mart snapshot');
     this.lakeFunction.grantObjects(props.lakeBucket, 'read-write', 'state/', 'reads the previous snapshot\'s state and writes the next');
-    this.lakeFunction.grantObjects(props.lakeBucket, 'read-write', '_manifests/', 'reads the ingest ledger and writes run manifests and the publication pointer');
+    this.lakeFunction.grantObjects(
+      props.lakeBucket,
+      'read-write',
+      '_manifests/',
+      'reads the ingest ledger, keeps its catalogue, and writes run manifests and the publication pointer',
+    );
     this.lakeFunction.grantObjects(
       props.athenaResultsBucket,
       'read-put',
