@@ -99,19 +99,12 @@ describe('curatedTransactionFiles', () => {
   /** A local lake whose manifest reads are recorded. */
   async function recordingLake(): Promise<{ lake: Lake; manifestReads: string[] }> {
     dir = await mkdtemp(join(tmpdir(), 'catalogue-'));
-    const local = new LocalLake(dir);
+    const lake = new LocalLake(dir);
     const manifestReads: string[] = [];
-    const lake: Lake = {
-      location: local.location,
-      list: (prefix) => local.list(prefix),
-      getText: (key) => {
-        if (key.startsWith(lakeKeys.ingestManifests)) manifestReads.push(key);
-        return local.getText(key);
-      },
-      putText: (key, body) => local.putText(key, body),
-      fetch: (keys) => local.fetch(keys),
-      upload: (path, key) => local.upload(path, key),
-      delete: (keys) => local.delete(keys),
+    const getText = lake.getText.bind(lake);
+    lake.getText = (key) => {
+      if (key.startsWith(lakeKeys.ingestManifests)) manifestReads.push(key);
+      return getText(key);
     };
     return { lake, manifestReads };
   }
