@@ -13,6 +13,8 @@ export interface PublishedSnapshot {
   readonly state?: Readonly<Record<string, readonly string[]>>;
   /** Curated transaction files the state accounts for → their latest order date. */
   readonly curatedFiles?: Readonly<Record<string, string>>;
+  /** Curated customers and acquisition-cost files the state accounts for. */
+  readonly referenceFiles?: readonly string[];
   /** What the state was built with (models and settings); another fingerprint forces a full rebuild. */
   readonly stateFingerprint?: string;
   /** Files of the run this one replaced for the same date, kept until the next replacement. */
@@ -61,7 +63,13 @@ export async function writeRunManifest(lake: Lake, manifest: RunManifest): Promi
 }
 
 /** The snapshot without what only a run merging into it reads: its state files and what they account for. */
-function withoutState({ state: _state, curatedFiles: _curatedFiles, stateFingerprint: _fingerprint, ...rest }: PublishedSnapshot): PublishedSnapshot {
+function withoutState({
+  state: _state,
+  curatedFiles: _curatedFiles,
+  referenceFiles: _referenceFiles,
+  stateFingerprint: _fingerprint,
+  ...rest
+}: PublishedSnapshot): PublishedSnapshot {
   return rest;
 }
 

@@ -20,6 +20,10 @@ export interface TransformPlan {
   readonly stateAsOfDate?: string;
   /** Every curated file the new state accounts for, with its latest order date. */
   readonly curatedFiles: Readonly<Record<string, string>>;
+  /** Customers and acquisition-cost files to read: all of them (full) or those not yet merged (incremental). */
+  readonly referenceBatchKeys: readonly string[];
+  /** Every customers and acquisition-cost file the new state accounts for. */
+  readonly referenceFiles: readonly string[];
   /** Fingerprint of what the state depends on; a mismatch forces a full rebuild. */
   readonly stateFingerprint: string;
 }
@@ -107,6 +111,8 @@ export async function missingStateFiles(lake: Lake, snapshot: PublishedSnapshot 
  */
 export function planTransform(input: {
   readonly files: ReadonlyMap<string, CuratedFile>;
+  /** The curated customers and acquisition-cost files in the lake. */
+  readonly referenceFiles: readonly string[];
   readonly previous?: { readonly asOfDate: string; readonly snapshot: PublishedSnapshot };
   readonly fingerprint: string;
   readonly forceFull: boolean;
@@ -114,11 +120,14 @@ export function planTransform(input: {
   readonly missingState?: readonly string[];
 }): TransformPlan {
   const allDates = Object.fromEntries([...input.files].map(([key, f]) => [key, f.maxOrderDate ?? '9999-12-31']));
+  const referenceFiles = [...input.referenceFiles].sort();
   const full = (reason: string): TransformPlan => ({
     mode: 'full',
     reason,
     batchKeys: [...input.files.keys()].sort(),
     curatedFiles: allDates,
+    referenceBatchKeys: referenceFiles,
+    referenceFiles,
     stateFingerprint: input.fingerprint,
   });
   if (input.forceFull) return full('full rebuild requested');
@@ -133,6 +142,11 @@ export function planTransform(input: {
   }
   const merged = previous.snapshot.curatedFiles ?? {};
   if (Object.keys(merged).some((key) => !input.files.has(key))) return full('curated files merged earlier are gone');
+  const mergedReference = previous.snapshot.referenceFiles;
+  if (mergedReference === undefined) return full('the state predates the customers and acquisition-cost state');
+  if (mergedReference.some((key) => !input.referenceFiles.includes(key))) {
+    return full('customers or acquisition-cost files merged earlier are gone');
+  }
   const batchKeys: string[] = [];
   for (const [key, file] of input.files) {
     if (file.minOrderDate === undefined || file.maxOrderDate === undefined) return full(`no order dates recorded for ${key}`);
@@ -152,6 +166,8 @@ export function planTransform(input: {
     batchKeys: batchKeys.sort(),
     stateAsOfDate: previous.asOfDate,
     curatedFiles: allDates,
+    referenceBatchKeys: referenceFiles.filter((key) => !mergedReference.includes(key)),
+    referenceFiles,
     stateFingerprint: input.fingerprint,
   };
 }

@@ -291,13 +291,22 @@ async function mergeRebuildBatches(
   return state;
 }
 
-async function createReferenceViews(ctx: TransformContext): Promise<void> {
-  for (const [view, spec, prefix] of [
-    ['curated_customers', customersTable, lakeKeys.curatedCustomers],
-    ['curated_acquisition_costs', acquisitionCostsTable, lakeKeys.curatedAcquisitionCosts],
-  ] as const) {
-    const keys = (await ctx.lake.list(prefix)).map((o) => o.key).filter((k) => k.endsWith('.parquet'));
-    await createViewOfFiles(ctx, view, spec, await ctx.lake.fetch(keys, join(ctx.workDir, view)));
+const REFERENCE_TABLES = [
+  ['curated_customers', customersTable, lakeKeys.curatedCustomers],
+  ['curated_acquisition_costs', acquisitionCostsTable, lakeKeys.curatedAcquisitionCosts],
+] as const;
+
+/** The curated customers and acquisition-cost files in the lake. */
+async function referenceFileKeys(lake: Lake): Promise<string[]> {
+  const listed = await Promise.all(REFERENCE_TABLES.map(([, , prefix]) => lake.list(prefix)));
+  return listed.flat().map((o) => o.key).filter((key) => key.endsWith('.parquet'));
+}
+
+/** `curated_customers` and `curated_acquisition_costs` over those of `keys` under their folders. */
+async function createReferenceViews(ctx: TransformContext, keys: readonly string[]): Promise<void> {
+  for (const [view, spec, prefix] of REFERENCE_TABLES) {
+    const paths = await ctx.lake.fetch(keys.filter((key) => key.startsWith(prefix)), join(ctx.workDir, view));
+    await createViewOfFiles(ctx, view, spec, paths);
   }
 }
 
@@ -546,18 +555,22 @@ export async function runTransform(
   const fingerprint = await stateFingerprint(ctx.sqlDir, ctx.config);
   const forceFull = options.full ?? false;
   const missingState = forceFull ? [] : await missingStateFiles(ctx.lake, previous?.snapshot);
-  let plan = planTransform({ files, previous, fingerprint, forceFull, missingState });
+  const referenceFiles = await referenceFileKeys(ctx.lake);
+  let plan = planTransform({ files, referenceFiles, previous, fingerprint, forceFull, missingState });
   if (plan.mode === 'incremental') {
     await createTransactionsView(ctx, plan.batchKeys);
     if (await replacesMergedHistory(ctx, plan, files, asOfDate)) {
-      plan = { ...planTransform({ files, fingerprint, forceFull: true }), reason: 'a new file repeats transaction_ids of merged history' };
+      plan = {
+        ...planTransform({ files, referenceFiles, fingerprint, forceFull: true }),
+        reason: 'a new file repeats transaction_ids of merged history',
+      };
     }
   }
   const rebuildBatches =
     plan.mode === 'full' ? planRebuildBatches(files, asOfDate, ctx.config.transform.rebuildBatchTransactions) : [];
   if (rebuildBatches.length === 1) await createTransactionsView(ctx, plan.batchKeys);
   ctx.progress(`${plan.mode} run: ${plan.reason}`);
-  await createReferenceViews(ctx);
+  await createReferenceViews(ctx, plan.referenceBatchKeys);
   await writeRunManifest(ctx.lake, { runId, asOfDate, status: 'running', startedAt });
 
   const runDir = join(ctx.workDir, `run-${runId}`);
@@ -648,6 +661,7 @@ export async function runTransform(
         tables: Object.fromEntries(tables.map((t) => [t.name, t.key])),
         state,
         curatedFiles: plan.curatedFiles,
+        referenceFiles: plan.referenceFiles,
         stateFingerprint: plan.stateFingerprint,
       },
       ctx.config.transform.stateSnapshots,

@@ -7,7 +7,7 @@ with predictions as (
 ),
 
 costs as (
-    select * from stg_acquisition_costs
+    select * from int_customer_acquisition_costs
 ),
 
 run_params as (

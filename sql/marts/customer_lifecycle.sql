@@ -5,7 +5,7 @@ with buyers as (
 ),
 
 known_customers as (
-    select * from stg_customers
+    select * from int_customer_signups
 ),
 
 previous as (

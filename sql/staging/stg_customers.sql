@@ -1,4 +1,5 @@
--- Customers known from customers files (they may not have bought yet): one row per customer_id.
+-- Customers in this run's new customers files (every file on a full rebuild), who may not have
+-- bought yet: one row per customer_id with the earliest signup date given.
 with source as (
     select * from curated_customers
 ),

@@ -67,6 +67,26 @@ async function splitByDate(env: Env, seed: number, batches: number): Promise<{ p
   return files;
 }
 
+/**
+ * A customers file and an acquisition-cost file for batch `index`: some of the batch's customers and a
+ * few prospects, signup dates and costs at random, so later files move a customer's signup earlier or
+ * later and replace costs.
+ */
+async function referenceFilesFor(env: Env, seed: number, index: number, batchPath: string): Promise<{ customers: string; costs: string }> {
+  const random = new Random(seed * 100 + index);
+  const lines = (await readFile(batchPath, 'utf8')).trim().split('\n').slice(1);
+  const buyers = [...new Set(lines.map((line) => line.split(',')[0]!))];
+  const pick = (n: number) => Array.from({ length: n }, () => buyers[Math.floor(random.uniform() * buyers.length)]!);
+  const prospects = Array.from({ length: 4 }, () => `P${Math.floor(random.uniform() * 12)}`);
+  const day = () => `2023-${String(1 + Math.floor(random.uniform() * 12)).padStart(2, '0')}-${String(1 + Math.floor(random.uniform() * 28)).padStart(2, '0')}`;
+  const customers = join(env.root, `customers-${seed}-${index}.csv`);
+  await writeFile(customers, ['customer_id,signup_ts', ...[...pick(15), ...prospects].map((id) => `${id},${day()}`)].join('\n'));
+  const costs = join(env.root, `costs-${seed}-${index}.csv`);
+  const cost = () => (1 + Math.floor(random.uniform() * 5000) / 100).toFixed(2);
+  await writeFile(costs, ['customer_id,acquisition_cost', ...[...pick(10), ...prospects.slice(0, 2)].map((id) => `${id},${cost()}`)].join('\n'));
+  return { customers, costs };
+}
+
 describe('incremental transforms', () => {
   let env: Env | undefined;
   afterEach(async () => {
@@ -79,8 +99,11 @@ describe('incremental transforms', () => {
     env = await tempLake({ clv: { minCustomers: 20, currentValueMonths: 2 } });
     const batches = await splitByDate(env, seed, 6);
     const modes: string[] = [];
-    for (const batch of batches) {
+    for (const [index, batch] of batches.entries()) {
       await ingestFiles(env.deps, [source(batch.path)]);
+      const { customers, costs } = await referenceFilesFor(env, seed, index, batch.path);
+      await ingestFiles(env.deps, [source(customers)], 'customers');
+      await ingestFiles(env.deps, [source(costs)], 'acquisition_costs');
       const result = await transform(env.deps, { asOfDate: batch.lastDate });
       modes.push(result.mode);
     }
@@ -142,6 +165,54 @@ describe('incremental transforms', () => {
     expect(afterReplace).toMatchObject({ mode: 'full', modeReason: 'a new file repeats transaction_ids of merged history' });
     const [c2] = await queryLake(env.deps, "select monetary, frequency from customer_rfm where customer_id = 'c2'");
     expect(c2).toEqual({ monetary: 25, frequency: 1 });
+  });
+
+  it('reads only the customers and acquisition-cost files not merged yet, and rebuilds when a merged one is gone', async () => {
+    env = await tempLake();
+    const isReference = (key: string) => key.startsWith(lakeKeys.curatedCustomers) || key.startsWith(lakeKeys.curatedAcquisitionCosts);
+    // Records which customers and acquisition-cost files a run asks the lake for (on S3 each is a download).
+    const lake = new (class extends LocalLake {
+      readonly fetched: string[] = [];
+      override async fetch(keys: readonly string[]): Promise<string[]> {
+        this.fetched.push(...keys.filter(isReference));
+        return super.fetch(keys);
+      }
+    })(join(env.root, 'lake'));
+    const deps = { ...env.deps, lake };
+    const ingestDay = async (day: number, transactions: string[], customers: string[], costs: string[]): Promise<string[]> => {
+      const before = new Set((await lake.list('curated/')).map((o) => o.key));
+      const write = async (name: string, header: string, rows: string[]) => {
+        const path = join(env!.root, `${name}-${day}.csv`);
+        await writeFile(path, [header, ...rows].join('\n'));
+        return source(path);
+      };
+      await ingestFiles(deps, [await write('tx', 'customer_id,transaction_id,order_ts,amount', transactions)]);
+      if (customers.length > 0) await ingestFiles(deps, [await write('customers', 'customer_id,signup_ts', customers)], 'customers');
+      if (costs.length > 0) await ingestFiles(deps, [await write('costs', 'customer_id,acquisition_cost', costs)], 'acquisition_costs');
+      return (await lake.list('curated/')).map((o) => o.key).filter((key) => isReference(key) && !before.has(key)).sort();
+    };
+    const prospects = async () =>
+      (await queryLake(deps, "select customer_id from customer_lifecycle where lifecycle_stage = 'prospect' order by 1")).map((r) => r.customer_id);
+    const cost = async (customer: string) =>
+      (await queryLake(deps, `select acquisition_cost from customer_clv where customer_id = '${customer}'`))[0]?.acquisition_cost;
+
+    const first = await ingestDay(1, ['c1,t1,2024-03-01,10'], ['c1,2024-01-05', 'p1,2024-02-01'], ['c1,30.00']);
+    expect(first).toHaveLength(2);
+    expect((await transform(deps)).mode).toBe('full');
+
+    const second = await ingestDay(2, ['c2,t2,2024-03-02,5'], ['p2,2024-02-10'], ['c1,12.50']);
+    lake.fetched.length = 0;
+    expect((await transform(deps)).mode).toBe('incremental');
+    expect(lake.fetched.sort()).toEqual(second);
+    // p1 from the first day's file, p2 from the second; c1's cost from the later file.
+    expect(await prospects()).toEqual(['p1', 'p2']);
+    expect(await cost('c1')).toBe(12.5);
+
+    await lake.delete(second.filter((key) => key.startsWith(lakeKeys.curatedAcquisitionCosts)));
+    await ingestDay(3, ['c1,t3,2024-03-03,8'], [], []);
+    const afterDelete = await transform(deps);
+    expect(afterDelete).toMatchObject({ mode: 'full', modeReason: 'customers or acquisition-cost files merged earlier are gone' });
+    expect(await cost('c1')).toBe(30);
   });
 
   it('checks new ids only against the merged files whose recorded transaction_id bounds enclose one', async () => {

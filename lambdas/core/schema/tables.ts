@@ -360,6 +360,32 @@ export const cohortActivityTable: TableSpec = {
   ],
 };
 
+export const customerSignupsTable: TableSpec = {
+  name: 'customer_signups',
+  description: 'Customers known from the customers files merged so far, each with the earliest signup date they give.',
+  layer: 'state',
+  partition: asOfDate,
+  key: ['customer_id'],
+  perCustomer: false,
+  columns: [customerId, { name: 'signup_date', type: 'DATE', description: 'Earliest signup date given, if any.' }],
+};
+
+export const customerAcquisitionCostsTable: TableSpec = {
+  name: 'customer_acquisition_costs',
+  description: 'Each customer\'s acquisition cost from the latest row of the acquisition-cost files merged so far.',
+  layer: 'state',
+  partition: asOfDate,
+  key: ['customer_id'],
+  perCustomer: false,
+  columns: [
+    customerId,
+    { name: 'acquisition_cost', type: 'DECIMAL(18,2)', description: 'Acquisition cost in the base currency.' },
+    ingestedAt('the latest file wins'),
+    { name: 'file_id', type: 'VARCHAR', description: 'The file the cost comes from (the higher id wins between files ingested at once).' },
+    { name: 'source_row', type: 'BIGINT', description: 'Its row in that file (the later row wins within a file).' },
+  ],
+};
+
 export interface StateTable {
   readonly spec: TableSpec;
   readonly model: string;
@@ -382,6 +408,12 @@ export const stateTables: readonly StateTable[] = [
     appendedByOrderMonth: true,
   },
   { spec: cohortActivityTable, model: 'int_cohort_activity', previousSource: 'previous_cohort_activity' },
+  { spec: customerSignupsTable, model: 'int_customer_signups', previousSource: 'previous_customer_signups' },
+  {
+    spec: customerAcquisitionCostsTable,
+    model: 'int_customer_acquisition_costs',
+    previousSource: 'previous_customer_acquisition_costs',
+  },
 ];
 
 export const allTables: readonly TableSpec[] = [
