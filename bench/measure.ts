@@ -19,7 +19,7 @@ import { loadConfigFile } from '../lambdas/core/config.ts';
 import { constantText, openDuckDb, queryRows, quoteLiteral } from '../lambdas/core/duckdb.ts';
 import { ingestFiles, transform, type PipelineDeps } from '../lambdas/core/pipeline.ts';
 import { transactionsTable } from '../lambdas/core/schema/tables.ts';
-import { transformStages, type StagedSteps, type TimedStep } from './stages.ts';
+import { transformStages, type ModelTime, type StagedSteps, type TimedStep } from './stages.ts';
 
 interface LakeRequest {
   readonly lake: string;
@@ -185,11 +185,13 @@ async function measureIngest(request: Extract<MeasureRequest, { kind: 'ingest' }
 
 async function measureTransform(request: Extract<MeasureRequest, { kind: 'transform' }>): Promise<TransformMeasurement> {
   const steps: TimedStep[] = [];
+  const models: ModelTime[] = [];
   const { value: result, start, end, measured } = await measureStep(request, (deps) =>
     transform({
       ...deps,
       report: (event) => {
         if (event.kind === 'step') steps.push({ message: event.message, at: performance.now() });
+        if (event.kind === 'model') models.push({ name: event.name, seconds: event.seconds });
         deps.report?.(event);
       },
     }),
@@ -197,7 +199,7 @@ async function measureTransform(request: Extract<MeasureRequest, { kind: 'transf
   return {
     kind: 'transform',
     ...measured,
-    ...transformStages(steps, { start, end, clvSeconds: result.clv?.seconds ?? 0 }),
+    ...transformStages(steps, models, { start, end }),
     mode: result.mode,
     modeReason: result.modeReason,
     filesRead: result.filesRead,

@@ -1,18 +1,22 @@
 /**
  * The transform's stages from the steps the pipeline reports (bench/measure.ts records them as they
- * come): each step lasts until the next, the last until the transform ends.
+ * come): each step lasts until the next, the last until the transform ends; and from the models' own
+ * times, reported as each finishes.
  */
 
-/** Seconds per transform stage; setup, models and publish add up to the transform's wall time. */
+/**
+ * Seconds per transform stage. Setup, models and publish add up to the transform's wall time; within
+ * models, the SQL models run one at a time and the CLV program beside them, so their own times add up
+ * to more than models where they overlap.
+ */
 export interface TransformStages {
   /** Listing curated files, choosing full or incremental, opening the previous snapshot's state. */
   readonly setup: number;
-  /**
-   * From the first model step to publication: the SQL models (a mart's step includes writing its file)
-   * and the CLV program, which runs beside them (but the last model when publish holds it).
-   */
+  /** Wall time from the first model step to publication (but the last model when publish holds it). */
   readonly models: number;
-  /** The CLV program's own wall time (fits, forecasts per (x, T) pair, writes): part of `models`. */
+  /** The SQL models' own times added up (a mart's includes writing its file). */
+  readonly sqlModels: number;
+  /** The CLV program's own wall time: fits, forecasts per (x, T) pair, writes. */
   readonly clvFit: number;
   /**
    * The SQL tests, waiting for the uploads begun as files were written, and moving the pointer;
@@ -21,10 +25,7 @@ export interface TransformStages {
   readonly publish: number;
 }
 
-/**
- * Stages as results written before the CLV program ran beside the SQL models hold them: then the two
- * took turns, `sqlModels` and `clvFit` adding up to the models' time.
- */
+/** Stages as results written before the CLV program ran beside the SQL models hold them: the two took turns. */
 interface SequentialStages {
   readonly setup: number;
   readonly sqlModels: number;
@@ -34,9 +35,15 @@ interface SequentialStages {
 
 /** A saved result's stages in the current shape (a JSON.parse reviver for bench results). */
 export function currentStages(key: string, value: unknown): unknown {
-  if (key !== 'stages' || typeof value !== 'object' || value === null || !('sqlModels' in value)) return value;
+  if (key !== 'stages' || typeof value !== 'object' || value === null || 'models' in value) return value;
   const { setup, sqlModels, clvFit, publish } = value as SequentialStages;
-  return { setup, models: sqlModels + clvFit, clvFit, publish } satisfies TransformStages;
+  return { setup, models: sqlModels + clvFit, sqlModels, clvFit, publish } satisfies TransformStages;
+}
+
+/** A model's own wall time, as the pipeline reports it when the model finishes. */
+export interface ModelTime {
+  readonly name: string;
+  readonly seconds: number;
 }
 
 /** The stages, every step with its duration, and the model counted in publish when nothing followed it. */
@@ -55,14 +62,18 @@ export interface TimedStep {
 }
 
 const PUBLISHING_STEP = 'publishing';
+const CLV_MODEL = 'clv_predictions';
+
+const sum = (models: readonly ModelTime[]) => models.reduce((total, model) => total + model.seconds, 0);
 
 /**
  * Stage seconds from the transform's step events (each lasts until the next, the last until `end`) and
- * the CLV program's own time, which it reports as it runs beside the steps.
+ * the models' own times as they finished.
  */
 export function transformStages(
   steps: readonly TimedStep[],
-  times: { readonly start: number; readonly end: number; readonly clvSeconds: number },
+  models: readonly ModelTime[],
+  times: { readonly start: number; readonly end: number },
 ): StagedSteps {
   const durations = steps.map((step, i) => ({ message: step.message, seconds: ((steps[i + 1]?.at ?? times.end) - step.at) / 1000 }));
   const modelIndexes = steps.flatMap((step, i) => (step.message.startsWith('model ') ? [i] : []));
@@ -77,7 +88,8 @@ export function transformStages(
     stages: {
       setup: (steps[firstModel]!.at - times.start) / 1000,
       models: (steps[publishFrom]!.at - steps[firstModel]!.at) / 1000,
-      clvFit: times.clvSeconds,
+      sqlModels: sum(models.filter((model) => model.name !== CLV_MODEL)),
+      clvFit: sum(models.filter((model) => model.name === CLV_MODEL)),
       publish: (times.end - steps[publishFrom]!.at) / 1000,
     },
     steps: durations,

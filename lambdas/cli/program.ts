@@ -104,7 +104,7 @@ async function buildDeps(options: LakeOptions, showProgress: boolean): Promise<{
       workDir: scratchDir,
       report: (event) => {
         if (event.kind === 'step') progress.step(event.message);
-        else progress.step(`ingested ${event.result.source}`);
+        else if (event.kind === 'file') progress.step(`ingested ${event.result.source}`);
       },
     },
     done: () => progress.stop(),

@@ -27,8 +27,6 @@ export interface ClvFitReport {
   readonly bgnbd?: BgNbdFit;
   readonly gammaGamma?: GammaGammaFit;
   readonly notes: readonly string[];
-  /** Wall time of the program: sample read, fits, forecasts and writes (it runs beside SQL models). */
-  readonly seconds: number;
 }
 
 const SUMMARY_MODEL = 'int_purchase_days_summarized_to_customer';
@@ -122,7 +120,6 @@ export function clvProgramModel(config: PipelineConfig, onFit?: (report: ClvFitR
     alsoProduces: ['clv_fit_params'],
     dependsOn: [SUMMARY_MODEL],
     run: async (connection) => {
-      const started = performance.now();
       const { clv } = config;
       const data = await readFitSample(connection, clv.fitSampleSize);
       const notes: string[] = [];
@@ -157,8 +154,7 @@ export function clvProgramModel(config: PipelineConfig, onFit?: (report: ClvFitR
       const method = await predictWithFallbacks(connection, config, bgnbd, gammaGamma, notes);
       if (method !== 'bgnbd_gamma_gamma') notes.push(`CLV uses the ${method} fallback`);
       await writeFitParams(connection, bgnbdFit.attempted, gammaGammaFit.attempted, notes);
-      const seconds = (performance.now() - started) / 1000;
-      onFit?.({ ...(bgnbd ? { bgnbd } : {}), ...(gammaGamma ? { gammaGamma } : {}), notes, seconds });
+      onFit?.({ ...(bgnbd ? { bgnbd } : {}), ...(gammaGamma ? { gammaGamma } : {}), notes });
     },
   };
 }

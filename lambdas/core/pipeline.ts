@@ -17,7 +17,8 @@ export type { TransformOptions, TransformResult } from './transform.ts';
 
 export type PipelineEvent =
   | { readonly kind: 'file'; readonly result: IngestFileResult }
-  | { readonly kind: 'step'; readonly message: string };
+  | { readonly kind: 'step'; readonly message: string }
+  | { readonly kind: 'model'; readonly name: string; readonly seconds: number };
 
 /** What the pipeline needs from its host (CLI or Lambda): built once, passed in. */
 export interface PipelineDeps {
@@ -83,7 +84,15 @@ export async function transform(deps: PipelineDeps, options: TransformOptions = 
   let clv: ClvFitReport | undefined;
   const programModels = [clvProgramModel(deps.config, (report) => (clv = report))];
   const result = await withCoreContext(deps, (ctx) =>
-    runTransform({ ...ctx, progress: (message) => deps.report?.({ kind: 'step', message }) }, programModels, options),
+    runTransform(
+      {
+        ...ctx,
+        progress: (message) => deps.report?.({ kind: 'step', message }),
+        modelDone: (name, seconds) => deps.report?.({ kind: 'model', name, seconds }),
+      },
+      programModels,
+      options,
+    ),
   );
   return clv ? { ...result, clv } : result;
 }

@@ -45,6 +45,8 @@ import {
 
 export interface TransformContext extends CoreContext {
   readonly progress: (message: string) => void;
+  /** Each model's own wall time as it finishes (for logs and the bench's stages). */
+  readonly modelDone?: (name: string, seconds: number) => void;
 }
 
 export interface TransformOptions {
@@ -270,6 +272,7 @@ async function mergeRebuildBatches(
     const added: Record<string, readonly StateFile[]> = {};
     await runModels(ctx.connection, stateModels, [], {
       onModel: (name) => ctx.progress(`model ${name}`),
+      ...(ctx.modelDone ? { onModelDone: ctx.modelDone } : {}),
       keep: stateTables.map((s) => s.model),
       writeModel: async (model, connection) => {
         const written = await writeStateModel({ ...ctx, connection }, model, batchDir, keyFolder, `batch${i + 1}`);
@@ -610,6 +613,7 @@ export async function runTransform(
     const addedState: Record<string, readonly StateFile[]> = {};
     await runModels(ctx.connection, models, programModels, {
       onModel: (name) => ctx.progress(`model ${name}`),
+      ...(ctx.modelDone ? { onModelDone: ctx.modelDone } : {}),
       keep: [...martTables.map((t) => t.name), ...stateTables.map((s) => s.model), ...(await relationsSqlTestsRead(ctx.sqlDir))],
       connect: ctx.connect,
       writeModel: async (model, connection) => {

@@ -30,6 +30,7 @@ const deps: PipelineDeps = {
   sqlDir: settings.sqlDir,
   report: (event) => {
     if (event.kind === 'step') logger.info(event.message);
+    else if (event.kind === 'model') logger.info('model finished', { model: event.name, seconds: event.seconds });
   },
 };
 logger.appendPersistentKeys({ lake: deps.lake.location });

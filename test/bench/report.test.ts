@@ -6,7 +6,7 @@ import { repoRoot } from '../support/pipeline.ts';
 describe('renderMarkdown', () => {
   it("shows each process's spill under the memory limit, as the median of the runs", async () => {
     // A saved run supplies the fields the tables need; only the spill figures are set here.
-    const saved = await readSavedReport(join(repoRoot, 'bench', 'results', '2026-11-23.json'));
+    const saved = await readSavedReport(join(repoRoot, 'bench', 'results', '2026-11-22.json'));
     const template = saved.results.find((r) => r.memoryLimited?.summary)!;
     const spills: [number, number][] = [
       [3e9, 5e8],
@@ -29,7 +29,7 @@ describe('renderMarkdown', () => {
   });
 
   it('adds the ingest sizing table when the report has one, a row per file size', async () => {
-    const saved = await readSavedReport(join(repoRoot, 'bench', 'results', '2026-11-23.json'));
+    const saved = await readSavedReport(join(repoRoot, 'bench', 'results', '2026-11-22.json'));
     const markdown = renderMarkdown({
       ...saved,
       ingestSizing: [

@@ -249,4 +249,26 @@ describe('model runner', () => {
     ).rejects.toThrow('model independent failed: no more connections');
     expect(await relationKinds(connection)).toEqual([{ table_name: 'a_program', table_type: 'BASE TABLE' }]);
   });
+
+  it('reports each model once as it finishes, with its own wall time', async () => {
+    const sqlDir = await sqlDirWith({ 'marts/m.sql': 'select count(*)::integer as n from a_program' });
+    const connection = await connect();
+    const program = {
+      name: 'a_program',
+      dependsOn: [],
+      run: async (on: DuckDBConnection) => {
+        await new Promise((resolve) => setTimeout(resolve, 60));
+        await on.run('create table a_program as select * from range(2)');
+      },
+    };
+    const models = await loadModels(sqlDir, [], [program]);
+    const done: [string, number][] = [];
+    await runModels(connection, models, [program], {
+      connect: () => db!.connect(),
+      onModelDone: (name, seconds) => done.push([name, seconds]),
+    });
+    expect(done.map(([name]) => name)).toEqual(['a_program', 'm']);
+    // The program's own time covers its 60 ms wait.
+    expect(done[0]![1]).toBeGreaterThanOrEqual(0.05);
+  });
 });

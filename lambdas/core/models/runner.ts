@@ -173,6 +173,8 @@ export function modelsUpstreamOf(models: readonly SqlModel[], targets: readonly 
 
 export interface RunModelsOptions {
   readonly onModel?: (name: string) => void;
+  /** Called as each model finishes, with its own wall time (models may run beside each other). */
+  readonly onModelDone?: (name: string, seconds: number) => void;
   /**
    * The models whose tables are read after the run (written or tested). Given it, every other table
    * is dropped as soon as the last model reading it has run, so its memory serves the steps after it;
@@ -283,7 +285,9 @@ export async function runModels(
       try {
         on = idle.pop() ?? (await openAnother(options.connect, opened));
         options.onModel?.(node.name);
+        const started = performance.now();
         await node.run(on);
+        options.onModelDone?.(node.name, (performance.now() - started) / 1000);
         await finish(node, on);
       } catch (error) {
         // A writeModel hook may already have said what failed.
