@@ -142,9 +142,10 @@ export function planTransform(input: {
   }
   const merged = previous.snapshot.curatedFiles ?? {};
   if (Object.keys(merged).some((key) => !input.files.has(key))) return full('curated files merged earlier are gone');
-  const mergedReference = previous.snapshot.referenceFiles;
-  if (mergedReference === undefined) return full('the state predates the customers and acquisition-cost state');
-  if (mergedReference.some((key) => !input.referenceFiles.includes(key))) {
+  if (previous.snapshot.referenceFiles === undefined) return full('the state predates the customers and acquisition-cost state');
+  const mergedReference = new Set(previous.snapshot.referenceFiles);
+  const presentReference = new Set(referenceFiles);
+  if ([...mergedReference].some((key) => !presentReference.has(key))) {
     return full('customers or acquisition-cost files merged earlier are gone');
   }
   const batchKeys: string[] = [];
@@ -166,7 +167,7 @@ export function planTransform(input: {
     batchKeys: batchKeys.sort(),
     stateAsOfDate: previous.asOfDate,
     curatedFiles: allDates,
-    referenceBatchKeys: referenceFiles.filter((key) => !mergedReference.includes(key)),
+    referenceBatchKeys: referenceFiles.filter((key) => !mergedReference.has(key)),
     referenceFiles,
     stateFingerprint: input.fingerprint,
   };
