@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LocalLake } from '../../lambdas/adapters/local-lake.ts';
 import type { CuratedFile } from '../../lambdas/core/ingest/ingest.ts';
 import { lakeKeys, type Lake } from '../../lambdas/core/lake.ts';
-import { curatedTransactionFiles, orderMonthOfKey, planRebuildBatches, planWindowFiles } from '../../lambdas/core/transform-plan.ts';
+import { curatedTransactionFiles, orderMonthOfKey, planRebuildBatches, planTransform, planWindowFiles } from '../../lambdas/core/transform-plan.ts';
 
 const file = (key: string, rows: number, minOrderDate?: string, maxOrderDate?: string): [string, CuratedFile] => [
   key,
@@ -156,5 +156,47 @@ describe('curatedTransactionFiles', () => {
     manifestReads.length = 0;
     expect([...(await curatedTransactionFiles(lake)).keys()]).toEqual([curated('b', '2024-02').key, curated('b', '2024-03').key]);
     expect(manifestReads).toEqual([lakeKeys.ingestManifest('b')]);
+  });
+});
+
+describe('planTransform with customers and acquisition-cost files', () => {
+  const jan = file('jan', 100, '2024-01-03', '2024-01-30');
+  const feb = file('feb', 150, '2024-02-01', '2024-02-28');
+  const snapshot = (referenceFiles?: string[]) => ({
+    asOfDate: '2024-01-31',
+    snapshot: {
+      runId: 'r1',
+      publishedAt: '2024-02-01T00:00:00Z',
+      tables: {},
+      state: { customer_state: ['state/customer_state/x.parquet'] },
+      curatedFiles: { jan: '2024-01-30' },
+      stateFingerprint: 'f',
+      ...(referenceFiles ? { referenceFiles } : {}),
+    },
+  });
+  const plan = (previous: ReturnType<typeof snapshot>, referenceFiles: string[]) =>
+    planTransform({ files: new Map([jan, feb]), referenceFiles, previous, fingerprint: 'f', forceFull: false });
+
+  it('reads only the reference files the state has not merged, and accounts for all of them', () => {
+    const result = plan(snapshot(['curated/customers/a.parquet']), ['curated/customers/a.parquet', 'curated/acquisition_costs/b.parquet']);
+    expect(result).toMatchObject({
+      mode: 'incremental',
+      batchKeys: ['feb'],
+      referenceBatchKeys: ['curated/acquisition_costs/b.parquet'],
+      referenceFiles: ['curated/acquisition_costs/b.parquet', 'curated/customers/a.parquet'],
+    });
+  });
+
+  it('rebuilds in full when a merged reference file is gone, or the state predates the reference state', () => {
+    expect(plan(snapshot(['curated/customers/a.parquet']), [])).toMatchObject({
+      mode: 'full',
+      reason: 'customers or acquisition-cost files merged earlier are gone',
+      referenceBatchKeys: [],
+    });
+    expect(plan(snapshot(), ['curated/customers/a.parquet'])).toMatchObject({
+      mode: 'full',
+      reason: 'the state predates the customers and acquisition-cost state',
+      referenceBatchKeys: ['curated/customers/a.parquet'],
+    });
   });
 });
