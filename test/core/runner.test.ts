@@ -21,6 +21,21 @@ describe('model runner', () => {
     return db.connection;
   }
 
+  /**
+   * A program model `a_program` (named to come first in dependency order) that makes a table of `rows`
+   * rows on the connection it is given, once `first` has run.
+   */
+  function tableProgram(rows: number, first: (on: DuckDBConnection) => Promise<unknown> = async () => undefined) {
+    return {
+      name: 'a_program',
+      dependsOn: [],
+      run: async (on: DuckDBConnection) => {
+        await first(on);
+        await on.run(`create table a_program as select * from range(${rows})`);
+      },
+    };
+  }
+
   /** Rejects after `ms` with `message`: a wait that would otherwise hang the test when it fails. */
   function failAfter(ms: number, message: string): Promise<never> {
     return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms));
@@ -181,17 +196,11 @@ describe('model runner', () => {
     let independentStarted: () => void = () => {};
     const started = new Promise<void>((resolve) => (independentStarted = resolve));
     let programConnection: DuckDBConnection | undefined;
-    const program = {
-      name: 'a_program',
-      dependsOn: [],
-      // Named to come first in dependency order: run one at a time, it would wait here for a model
-      // that only starts after it.
-      run: async (on: DuckDBConnection) => {
-        programConnection = on;
-        await Promise.race([started, failAfter(2000, 'the SQL model did not start beside the program')]);
-        await on.run('create table a_program as select * from range(3)');
-      },
-    };
+    // Run one at a time, the program would wait here for a model that only starts after it.
+    const program = tableProgram(3, (on) => {
+      programConnection = on;
+      return Promise.race([started, failAfter(2000, 'the SQL model did not start beside the program')]);
+    });
     const models = await loadModels(sqlDir, [], [program]);
     const order: string[] = [];
     let independentConnection: DuckDBConnection | undefined;
@@ -236,13 +245,7 @@ describe('model runner', () => {
   it('reports a connection that cannot be opened as the failure of the model that needed it, after the one beside it', async () => {
     const sqlDir = await sqlDirWith({ 'marts/independent.sql': 'select 1 as id' });
     const connection = await connect();
-    const program = {
-      name: 'a_program',
-      dependsOn: [],
-      run: async (on: DuckDBConnection) => {
-        await on.run('create table a_program as select * from range(3)');
-      },
-    };
+    const program = tableProgram(3);
     const models = await loadModels(sqlDir, [], [program]);
     await expect(
       runModels(connection, models, [program], { connect: () => Promise.reject(new Error('no more connections')) }),
@@ -253,14 +256,7 @@ describe('model runner', () => {
   it('reports each model once as it finishes, with its own wall time', async () => {
     const sqlDir = await sqlDirWith({ 'marts/m.sql': 'select count(*)::integer as n from a_program' });
     const connection = await connect();
-    const program = {
-      name: 'a_program',
-      dependsOn: [],
-      run: async (on: DuckDBConnection) => {
-        await new Promise((resolve) => setTimeout(resolve, 60));
-        await on.run('create table a_program as select * from range(2)');
-      },
-    };
+    const program = tableProgram(2, () => new Promise((resolve) => setTimeout(resolve, 60)));
     const models = await loadModels(sqlDir, [], [program]);
     const done: [string, number][] = [];
     await runModels(connection, models, [program], {
