@@ -177,9 +177,14 @@ function wholeStatePath(dir: string, spec: TableSpec): string {
   return join(dir, spec.name, `${spec.name}.parquet`);
 }
 
-/** A written model's file as a relation; like every lake read, not taking key=value folders as columns. */
-function readWrittenFile(path: string): string {
-  return `select * from read_parquet(${quoteLiteral(path)}, hive_partitioning = false)`;
+/**
+ * The rows of a table's Parquet files, or no rows with its columns when there are none; like every
+ * lake read, not taking key=value folders as columns.
+ */
+function readFilesOf(spec: TableSpec, paths: readonly string[]): string {
+  return paths.length === 0
+    ? noRowsOf(spec.columns)
+    : `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false)`;
 }
 
 /** A state table's files this run wrote, and a query reading its rows back from them. */
@@ -211,7 +216,7 @@ async function writeStateModel(
   if (!table.appendedByOrderMonth) {
     const path = wholeStatePath(dir, spec);
     await writeModelCast(ctx, spec, model, path);
-    return { spec, files: [{ key: `${keyFolder(spec.name)}${spec.name}.parquet`, written: path }], readBack: readWrittenFile(path) };
+    return { spec, files: [{ key: `${keyFolder(spec.name)}${spec.name}.parquet`, written: path }], readBack: readFilesOf(spec, [path]) };
   }
   let written: Record<string, unknown>[];
   try {
@@ -230,11 +235,7 @@ async function writeStateModel(
       return { key: `${keyFolder(spec.name)}${relative(tableDir, path).split(sep).join('/')}`, written: path };
     })
     .toSorted((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
-  const readBack =
-    files.length === 0
-      ? noRowsOf(spec.columns)
-      : `select * from read_parquet([${files.map((f) => quoteLiteral(f.written)).join(', ')}], hive_partitioning = false)`;
-  return { spec, files, readBack };
+  return { spec, files, readBack: readFilesOf(spec, files.map((f) => f.written)) };
 }
 
 /**
@@ -392,13 +393,7 @@ async function createPreviousTable(ctx: TransformContext, source: string, spec: 
  * models read each previous table once or twice, which costs less than copying it in.
  */
 async function createViewOfFiles(ctx: TransformContext, view: string, spec: TableSpec, paths: readonly string[]): Promise<void> {
-  await ctx.connection.run(
-    `create or replace view ${quoteIdent(view)} as ${
-      paths.length === 0
-        ? noRowsOf(spec.columns)
-        : `select * from read_parquet([${paths.map(quoteLiteral).join(', ')}], hive_partitioning = false)`
-    }`,
-  );
+  await ctx.connection.run(`create or replace view ${quoteIdent(view)} as ${readFilesOf(spec, paths)}`);
 }
 
 /**
@@ -629,7 +624,7 @@ export async function runTransform(
         const key = lakeKeys.martFile(spec.name, asOfDate, runId);
         writtenMarts.set(spec.name, { key, rows: await writeMartModel({ ...ctx, connection }, spec, model, path) });
         uploads.start(path, key);
-        return readWrittenFile(path);
+        return readFilesOf(spec, [path]);
       },
     });
     ctx.progress('running SQL tests');

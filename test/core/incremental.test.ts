@@ -1,7 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalLake } from '../../lambdas/adapters/local-lake.ts';
 import { generateTransactions } from '../../lambdas/core/generate.ts';
 import type { IngestManifest } from '../../lambdas/core/ingest/ingest.ts';
 import { lakeKeys } from '../../lambdas/core/lake.ts';
@@ -12,6 +11,7 @@ import { martTables, stateTables } from '../../lambdas/core/schema/tables.ts';
 import { readPublishedIndex } from '../../lambdas/core/snapshots.ts';
 import { orderMonthOfKey } from '../../lambdas/core/transform-plan.ts';
 import { queryLake, source, tempLake } from '../support/pipeline.ts';
+import { recordRequests } from '../support/recording-lake.ts';
 
 type Env = Awaited<ReturnType<typeof tempLake>>;
 
@@ -170,15 +170,9 @@ describe('incremental transforms', () => {
   it('reads only the customers and acquisition-cost files not merged yet, and rebuilds when a merged one is gone', async () => {
     env = await tempLake();
     const isReference = (key: string) => key.startsWith(lakeKeys.curatedCustomers) || key.startsWith(lakeKeys.curatedAcquisitionCosts);
-    // Records which customers and acquisition-cost files a run asks the lake for (on S3 each is a download).
-    const lake = new (class extends LocalLake {
-      readonly fetched: string[] = [];
-      override async fetch(keys: readonly string[]): Promise<string[]> {
-        this.fetched.push(...keys.filter(isReference));
-        return super.fetch(keys);
-      }
-    })(join(env.root, 'lake'));
-    const deps = { ...env.deps, lake };
+    const { deps, lake } = env;
+    // Which customers and acquisition-cost files a run asks the lake for (on S3 each is a download).
+    const requests = recordRequests(lake);
     const ingestDay = async (day: number, transactions: string[], customers: string[], costs: string[]): Promise<string[]> => {
       const before = new Set((await lake.list('curated/')).map((o) => o.key));
       const write = async (name: string, header: string, rows: string[]) => {
@@ -201,9 +195,9 @@ describe('incremental transforms', () => {
     expect((await transform(deps)).mode).toBe('full');
 
     const second = await ingestDay(2, ['c2,t2,2024-03-02,5'], ['p2,2024-02-10'], ['c1,12.50']);
-    lake.fetched.length = 0;
+    requests.fetched.length = 0;
     expect((await transform(deps)).mode).toBe('incremental');
-    expect(lake.fetched.sort()).toEqual(second);
+    expect(requests.fetched.filter(isReference).sort()).toEqual(second);
     // p1 from the first day's file, p2 from the second; c1's cost from the later file.
     expect(await prospects()).toEqual(['p1', 'p2']);
     expect(await cost('c1')).toBe(12.5);
@@ -217,15 +211,9 @@ describe('incremental transforms', () => {
 
   it('checks new ids only against the merged files whose recorded transaction_id bounds enclose one', async () => {
     env = await tempLake();
-    // Records which curated files a run asks the lake for (on S3 each is a download).
-    const lake = new (class extends LocalLake {
-      readonly fetched: string[] = [];
-      override async fetch(keys: readonly string[]): Promise<string[]> {
-        this.fetched.push(...keys.filter((key) => key.startsWith(lakeKeys.curatedTransactions)));
-        return super.fetch(keys);
-      }
-    })(join(env.root, 'lake'));
-    const deps = { ...env.deps, lake };
+    const { deps, lake } = env;
+    // Which curated files a run asks the lake for (on S3 each is a download).
+    const requests = recordRequests(lake);
     const ingest = async (name: string, rows: string[]) => {
       const path = join(env!.root, `${name}.csv`);
       await writeFile(path, ['customer_id,transaction_id,order_ts,amount', ...rows].join('\n'));
@@ -234,9 +222,10 @@ describe('incremental transforms', () => {
       return manifest.curatedFiles;
     };
     const runFetching = async () => {
-      lake.fetched.length = 0;
+      requests.fetched.length = 0;
       const result = await transform(deps);
-      return { mode: result.mode, fetched: [...lake.fetched].sort() };
+      const fetched = requests.fetched.filter((key) => key.startsWith(lakeKeys.curatedTransactions));
+      return { mode: result.mode, fetched: fetched.sort() };
     };
 
     const [february, march] = await ingest('history', [

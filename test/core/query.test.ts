@@ -2,33 +2,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDuckDb } from '../../lambdas/core/duckdb.ts';
-import type { Lake } from '../../lambdas/core/lake.ts';
 import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
 import { queryLake } from '../../lambdas/core/query.ts';
 import { readPublishedIndex } from '../../lambdas/core/snapshots.ts';
 import { source, tempLake } from '../support/pipeline.ts';
+import { recordRequests } from '../support/recording-lake.ts';
 
 type Env = Awaited<ReturnType<typeof tempLake>>;
-
-/** The lake with every fetch recorded: what a query over S3 would download. */
-function recordingFetches(lake: Lake): { lake: Lake; fetched: string[] } {
-  const fetched: string[] = [];
-  return {
-    fetched,
-    lake: {
-      location: lake.location,
-      list: (prefix) => lake.list(prefix),
-      getText: (key) => lake.getText(key),
-      putText: (key, body) => lake.putText(key, body),
-      fetch: (keys, workDir) => {
-        fetched.push(...keys);
-        return lake.fetch(keys, workDir);
-      },
-      upload: (path, key) => lake.upload(path, key),
-      delete: (keys) => lake.delete(keys),
-    },
-  };
-}
 
 describe('queryLake', () => {
   let env: Env | undefined;
@@ -51,12 +31,14 @@ describe('queryLake', () => {
     const index = await readPublishedIndex(env.lake);
     const rfmKey = (date: string) => index.snapshots[date]!.tables.customer_rfm!;
 
+    const requests = recordRequests(env.lake);
     const duck = await openDuckDb();
     try {
+      // What a query over S3 would download.
       const run = async (sql: string) => {
-        const recording = recordingFetches(env!.lake);
-        const reader = await queryLake(duck.connection, recording.lake, join(env!.root, 'query'), sql);
-        return { rows: reader.getRowObjectsJS(), fetched: recording.fetched };
+        requests.fetched.length = 0;
+        const reader = await queryLake(duck.connection, env!.lake, join(env!.root, 'query'), sql);
+        return { rows: reader.getRowObjectsJS(), fetched: [...requests.fetched] };
       };
 
       const latest = await run('select count(*)::integer as customers from customer_rfm');

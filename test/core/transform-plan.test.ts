@@ -6,6 +6,7 @@ import { LocalLake } from '../../lambdas/adapters/local-lake.ts';
 import type { CuratedFile } from '../../lambdas/core/ingest/ingest.ts';
 import { lakeKeys, type Lake } from '../../lambdas/core/lake.ts';
 import { curatedTransactionFiles, orderMonthOfKey, planRebuildBatches, planTransform, planWindowFiles } from '../../lambdas/core/transform-plan.ts';
+import { recordRequests } from '../support/recording-lake.ts';
 
 const file = (key: string, rows: number, minOrderDate?: string, maxOrderDate?: string): [string, CuratedFile] => [
   key,
@@ -97,16 +98,15 @@ describe('curatedTransactionFiles', () => {
   });
 
   /** A local lake whose manifest reads are recorded. */
-  async function recordingLake(): Promise<{ lake: Lake; manifestReads: string[] }> {
+  async function recordingLake(): Promise<{ lake: Lake; manifestReads: () => string[]; forget: () => void }> {
     dir = await mkdtemp(join(tmpdir(), 'catalogue-'));
     const lake = new LocalLake(dir);
-    const manifestReads: string[] = [];
-    const getText = lake.getText.bind(lake);
-    lake.getText = (key) => {
-      if (key.startsWith(lakeKeys.ingestManifests)) manifestReads.push(key);
-      return getText(key);
+    const requests = recordRequests(lake);
+    return {
+      lake,
+      manifestReads: () => requests.read.filter((key) => key.startsWith(lakeKeys.ingestManifests)),
+      forget: () => (requests.read.length = 0),
     };
-    return { lake, manifestReads };
   }
 
   const curated = (id: string, month: string): CuratedFile => ({
@@ -122,7 +122,7 @@ describe('curatedTransactionFiles', () => {
   }
 
   it('reads each ingested manifest once: a later run reads only the manifests written since', async () => {
-    const { lake, manifestReads } = await recordingLake();
+    const { lake, manifestReads, forget } = await recordingLake();
     await writeManifest(lake, 'a', { status: 'ingested', curatedFiles: [curated('a', '2024-01'), curated('a', '2024-02')] });
     await writeManifest(lake, 'b', { status: 'ingested', curatedFiles: [curated('b', '2024-02')] });
     await writeManifest(lake, 'c', { status: 'ingested', kind: 'customers', curatedFiles: [{ key: 'curated/customers/x.parquet', rows: 3 }] });
@@ -133,29 +133,29 @@ describe('curatedTransactionFiles', () => {
       curated('a', '2024-02').key,
       curated('b', '2024-02').key,
     ]);
-    expect(manifestReads).toHaveLength(4);
+    expect(manifestReads()).toHaveLength(4);
 
-    manifestReads.length = 0;
+    forget();
     await writeManifest(lake, 'e', { status: 'ingested', curatedFiles: [curated('e', '2024-03')] });
     const files = await curatedTransactionFiles(lake);
     // The new manifest and the failed one (a later upload may ingest that file); not a, b or c.
-    expect(manifestReads.sort()).toEqual([lakeKeys.ingestManifest('d'), lakeKeys.ingestManifest('e')]);
+    expect(manifestReads().sort()).toEqual([lakeKeys.ingestManifest('d'), lakeKeys.ingestManifest('e')]);
     expect(files.get(curated('e', '2024-03').key)).toEqual(curated('e', '2024-03'));
     expect(files.get(curated('a', '2024-01').key)).toEqual(curated('a', '2024-01'));
     expect(files.size).toBe(4);
   });
 
   it('forgets a catalogued manifest that is gone and reads again one whose size changed', async () => {
-    const { lake, manifestReads } = await recordingLake();
+    const { lake, manifestReads, forget } = await recordingLake();
     await writeManifest(lake, 'a', { status: 'ingested', curatedFiles: [curated('a', '2024-01')] });
     await writeManifest(lake, 'b', { status: 'ingested', curatedFiles: [curated('b', '2024-02')] });
     await curatedTransactionFiles(lake);
 
     await lake.delete([lakeKeys.ingestManifest('a')]);
     await writeManifest(lake, 'b', { status: 'ingested', curatedFiles: [curated('b', '2024-02'), curated('b', '2024-03')] });
-    manifestReads.length = 0;
+    forget();
     expect([...(await curatedTransactionFiles(lake)).keys()]).toEqual([curated('b', '2024-02').key, curated('b', '2024-03').key]);
-    expect(manifestReads).toEqual([lakeKeys.ingestManifest('b')]);
+    expect(manifestReads()).toEqual([lakeKeys.ingestManifest('b')]);
   });
 });
 
