@@ -4,7 +4,8 @@ import type { BaselineMeasurement, LakeWriteMeasurement, IngestMeasurement, Tran
 import { currentStages, type TransformStages } from './stages.ts';
 import { FUNCTION_DEFAULTS } from '../infra/config.ts';
 import { DUCKDB_MEMORY_SHARE } from '../lambdas/shared/env.ts';
-import type { LambdaFunction, SizingRow } from './sizing.ts';
+import { heldWithinMargin, type CheckedJob, type JobCheck, type LambdaCheck } from './lambda-check.ts';
+import { HEADROOM, MEMORY_STEP_MB, type LambdaFunction, type SizingRow } from './sizing.ts';
 import type { SplitFiles } from './split.ts';
 
 /** Issue 5's targets, checked at 10M transactions. */
@@ -91,6 +92,8 @@ export interface BenchReport {
   readonly sizing: readonly SizingRow[];
   /** Absent in results saved before it was derived; `--render` adds it. */
   readonly ingestSizing?: readonly SizingRow[];
+  /** The sizing run in function-sized control groups (`--check-lambda`); absent until checked. */
+  readonly lambdaCheck?: LambdaCheck;
 }
 
 /** A bench run saved by `npm run bench`, with stages in the current shape whenever it was measured. */
@@ -129,6 +132,7 @@ export function summarise(runs: readonly PipelineRun[]): PipelineSummary {
   };
 }
 
+const MIB = 2 ** 20;
 const formatBytes = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${Math.round(bytes / 1e6)} MB`);
 const formatSeconds = (seconds: number) => (seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1));
 const formatCount = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -197,7 +201,7 @@ const sizingRules = (fn: 'ingest' | 'transform', stored: string, durations: stri
   "From the memory-limited runs that spilled (DuckDB at its limit L): the memory outside DuckDB (peak RSS − L) and " +
   'what DuckDB would use unlimited (L + spill), scaled linearly with transactions (through zero from a single ' +
   'measured size). Memory: the smallest size (256 MB steps) holding DuckDB at L plus the memory outside it within ' +
-  `90 %, grown while /tmp would exceed 10,240 MB. The function gives DuckDB ${duckdbShare} of its memory unless ` +
+  `${HEADROOM * 100} %, grown while /tmp would exceed 10,240 MB. The function gives DuckDB ${duckdbShare} of its memory unless ` +
   `\`lambda.${fn}.duckdbMemoryLimit\` is set (or \`pipeline.duckdb.memoryLimit\`, which both functions share); ` +
   `where ${duckdbShare} would not leave room, the table names the limit to set there. ` +
   `Ephemeral storage: 1.5 × (${stored} + spill at that limit), in 512 MB steps. Durations: ${durations} measured ` +
@@ -222,8 +226,20 @@ function sizingTable(
   sizing: readonly SizingRow[],
   sizeHeading: string,
   durations: { readonly recommended: readonly DurationColumn[]; readonly onDefault: readonly DurationColumn[] },
+  checks: readonly JobCheckAtSize[],
 ): string {
   const columns = (row: SizingRow, of: readonly DurationColumn[]) => of.map((d) => orDash(d.of(row), formatCount));
+  const checked = (row: SizingRow) =>
+    checks
+      .filter((check) => check.transactions === row.transactions)
+      .map(({ job }) => {
+        const heldAt = job.attempts.find(heldWithinMargin);
+        const share = heldAt?.maxRssBytes === undefined ? '' : ` (${formatShare(heldAt.maxRssBytes / (heldAt.memoryMb * MIB))})`;
+        if (heldAt?.memoryMb === job.derivedMemoryMb) return `${job.job}: held${share}`;
+        if (heldAt) return `${job.job}: needed ${formatCount(heldAt.memoryMb)} MB${share}`;
+        return `${job.job}: not held up to ${formatCount(job.attempts.at(-1)?.memoryMb ?? job.derivedMemoryMb)} MB`;
+      })
+      .join('; ');
   return markdownTable(
     [
       sizeHeading,
@@ -234,6 +250,7 @@ function sizingTable(
       ...durations.recommended.map((d) => d.heading),
       'default function holds it',
       ...durations.onDefault.map((d) => `default function: ${d.heading}`),
+      ...(checks.length > 0 ? ['checked in a cgroup (peak RSS of memory)'] : []),
       'note',
     ],
     sizing.map((row) => [
@@ -245,13 +262,32 @@ function sizingTable(
       ...columns(row, durations.recommended),
       row.fitsDefaultFunction === undefined ? '—' : row.fitsDefaultFunction ? 'yes' : 'no',
       ...columns(row, durations.onDefault),
+      ...(checks.length > 0 ? [checked(row) || '—'] : []),
       row.note ?? '',
     ]),
   );
 }
 
+const CHECKED_COLUMN =
+  ' Checked in a cgroup: the sizing check below, which ran each measured size in a control group with the memory ' +
+  "and CPU share of this row's function (held: its peak RSS stayed within the margin), or the size that held it.";
+
+/** A checked job with the sizing row's size it checked. */
+interface JobCheckAtSize {
+  readonly transactions: number;
+  readonly job: JobCheck;
+}
+
+/** The jobs of a sizing check that check one function, by the sizing rows' sizes. */
+function checksOf(check: LambdaCheck | undefined, jobs: readonly CheckedJob[]): JobCheckAtSize[] {
+  return (check?.sizes ?? []).flatMap((size) =>
+    size.jobs.filter((job) => jobs.includes(job.job)).map((job) => ({ transactions: size.transactions, job })),
+  );
+}
+
 /** The transform function's sizing table with the rules that derive it. */
-export function sizingMarkdown(sizing: readonly SizingRow[]): string {
+export function sizingMarkdown(sizing: readonly SizingRow[], check?: LambdaCheck): string {
+  const checks = checksOf(check, ['full transform', 'daily transform']);
   return [
     sizingTable(sizing, 'transactions', {
       recommended: [
@@ -262,28 +298,73 @@ export function sizingMarkdown(sizing: readonly SizingRow[]): string {
         { heading: 'full rebuild s', of: (row) => row.defaultFunctionSeconds },
         { heading: 'daily s', of: (row) => row.defaultFunctionIncrementalSeconds },
       ],
-    }),
+    }, checks),
     'Derived from the transform processes above, not measured on Lambda. ' +
       sizingRules(
         'transform',
         'curated files + marts + state',
         'the memory-limited full transform and the incremental transform',
       ) +
-      ` Default function: the transform Lambda as deployed (${asDeployed(FUNCTION_DEFAULTS.transform)}).`,
+      ` Default function: the transform Lambda as deployed (${asDeployed(FUNCTION_DEFAULTS.transform)}).` +
+      (checks.length > 0 ? CHECKED_COLUMN : ''),
   ].join('\n\n');
 }
 
 /** The ingest function's sizing table, per uploaded file, with the rules that derive it. */
-export function ingestSizingMarkdown(sizing: readonly SizingRow[]): string {
+export function ingestSizingMarkdown(sizing: readonly SizingRow[], check?: LambdaCheck): string {
   return [
-    sizingTable(sizing, 'transactions in the file', {
-      recommended: [{ heading: 'ingest s', of: (row) => row.seconds }],
-      onDefault: [{ heading: 'ingest s', of: (row) => row.defaultFunctionSeconds }],
-    }),
+    sizingTable(
+      sizing,
+      'transactions in the file',
+      {
+        recommended: [{ heading: 'ingest s', of: (row) => row.seconds }],
+        onDefault: [{ heading: 'ingest s', of: (row) => row.defaultFunctionSeconds }],
+      },
+      checksOf(check, ['ingest']),
+    ),
     'Derived from the ingest processes of the memory-limited runs above (one CSV file each), not measured on Lambda. ' +
       sizingRules('ingest', 'the downloaded file + the curated and quarantine files it writes', 'the memory-limited ingest') +
       ` Default function: the ingest Lambda as deployed (${asDeployed(FUNCTION_DEFAULTS.ingest)}). An invocation ` +
-      'ingests its files one at a time, so it needs room for the largest.',
+      'ingests its files one at a time, so it needs room for the largest.' +
+      (check?.sizes.some((size) => size.jobs.some((job) => job.job === 'ingest')) ? CHECKED_COLUMN : ''),
+  ].join('\n\n');
+}
+
+/** Each run of the sizing check, with what the derived tables estimated, and the rules it ran by. */
+export function lambdaCheckMarkdown(check: LambdaCheck): string {
+  const margin = `${HEADROOM * 100} %`;
+  const rows = check.sizes.flatMap((size) =>
+    size.jobs.flatMap((job) =>
+      job.attempts.map((run, attempt) => [
+        formatCount(size.transactions),
+        job.job,
+        attempt === 0 ? `${formatCount(run.memoryMb)} (derived)` : formatCount(run.memoryMb),
+        run.cpuShare.toFixed(2),
+        run.duckdbMemoryLimit,
+        heldWithinMargin(run) ? 'held' : run.completed ? `completed, above ${margin}` : `failed: ${run.error ?? ''}`,
+        run.maxRssBytes === undefined ? '—' : formatBytes(run.maxRssBytes),
+        run.maxRssBytes === undefined ? '—' : formatShare(run.maxRssBytes / (run.memoryMb * MIB)),
+        run.seconds === undefined ? '—' : formatSeconds(run.seconds),
+        attempt === 0 && job.estimateSeconds !== undefined ? formatSeconds(job.estimateSeconds) : '—',
+      ]),
+    ),
+  );
+  const skipped = check.sizes.flatMap((size) => size.skipped.map((reason) => `${formatCount(size.transactions)}: ${reason}`));
+  const distinct = (values: readonly string[]) => [...new Set(values)].join(', ');
+  return [
+    `Checked ${distinct(check.sizes.map((size) => size.date))} at commit ${distinct(check.sizes.map((size) => size.commit))}, ` +
+      `on ${check.machineCores} cores.`,
+    markdownTable(
+      ['transactions', 'job', 'memory MB', 'CPU cores', 'DuckDB memory limit', 'result', 'peak RSS', 'of memory', 's', 'table estimate s'],
+      rows,
+    ),
+    'Each job ran in a Linux control group holding it to the memory of the size shown (page cache counted, no swap) ' +
+      'and to its CPU share (a vCPU per 1,769 MB, at most the cores here), with the DuckDB memory limit that function ' +
+      `sets: the table's, else ${duckdbShare} of its memory. The first run of a job is at the size the tables above derive; a run ` +
+      `that failed or peaked above ${margin} of its memory ran again ${MEMORY_STEP_MB} MB larger. The ingest took the sample ` +
+      'file, the full transform the lake it ingested, the daily transform a lake seeded with the rows before the cut ' +
+      'date with the new file ingested (seeding ran outside any group). /tmp was not limited.' +
+      (skipped.length > 0 ? ` Not checked: ${skipped.join('; ')}.` : ''),
   ].join('\n\n');
 }
 
@@ -448,10 +529,11 @@ export function renderMarkdown(report: BenchReport): string {
     );
   }
   if (report.sizing.length > 0) {
-    parts.push('## Lambda sizing for the transform function (derived)', sizingMarkdown(report.sizing));
+    parts.push('## Lambda sizing for the transform function (derived)', sizingMarkdown(report.sizing, report.lambdaCheck));
   }
   if (report.ingestSizing && report.ingestSizing.length > 0) {
-    parts.push('## Lambda sizing for the ingest function (derived)', ingestSizingMarkdown(report.ingestSizing));
+    parts.push('## Lambda sizing for the ingest function (derived)', ingestSizingMarkdown(report.ingestSizing, report.lambdaCheck));
   }
+  if (report.lambdaCheck) parts.push('## Lambda sizing checked in function-sized control groups', lambdaCheckMarkdown(report.lambdaCheck));
   return `${parts.join('\n\n')}\n`;
 }

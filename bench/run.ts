@@ -1,7 +1,8 @@
 /**
  * The benchmark: `npm run bench -- [--sizes 1m,10m] [--repeat N] [--memory-limit 1GB|off] [--new-share 0.01]
  * [--seed 1] [--baseline-only] [--add-to bench/results/<date>.json]`, or `-- --render bench/results/<date>.json`
- * to rewrite a saved run's Markdown and sizing without measuring. `--add-to` measures the sizes given and
+ * to rewrite a saved run's Markdown and sizing without measuring, or `-- --check-lambda bench/results/<date>.json
+ * [--sizes 10m]` to run that sizing in function-sized control groups (Linux, root; bench/lambda-check.ts). `--add-to` measures the sizes given and
  * merges them into a saved run of the same code and settings (e.g. a slow 100M after 1m,10m,50m). Sizes are transactions (k and m suffixes; 50m works, it is just slow).
  *
  * For each size it generates a sample once into bench/data/ (reused while the generator is unchanged),
@@ -21,7 +22,7 @@
  * above; 1m,10m takes about eight minutes on 2 cores), baselines at least 3 (they take seconds).
  * Writes bench/results/<YYYY-MM-DD>.json (every run) and .md (the tables, also printed).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -31,9 +32,22 @@ import { parseArgs } from 'node:util';
 import { FUNCTION_DEFAULTS } from '../infra/config.ts';
 import { openDuckDb, queryRows } from '../lambdas/core/duckdb.ts';
 import { GENERATE_DEFAULTS, generateTransactions, type GenerateResult } from '../lambdas/core/generate.ts';
-import type { BaselineMeasurement, IngestMeasurement, LakeWriteMeasurement, MeasureRequest, Measurement, TransformMeasurement } from './measure.ts';
-import { median, readSavedReport, renderMarkdown, summarise, type BenchReport, type Machine, type PipelineRun, type SizeResult } from './report.ts';
-import { deriveSizing, type ScalingPoint } from './sizing.ts';
+import type { BaselineMeasurement, IngestMeasurement, LakeWriteMeasurement, TransformMeasurement } from './measure.ts';
+import { functionCgroup } from './cgroup.ts';
+import { failureSummary, measureInChild } from './child.ts';
+import { checkSize, type CheckDeps, type LambdaCheck, type SizeCheck } from './lambda-check.ts';
+import {
+  lambdaCheckMarkdown,
+  median,
+  readSavedReport,
+  renderMarkdown,
+  summarise,
+  type BenchReport,
+  type Machine,
+  type PipelineRun,
+  type SizeResult,
+} from './report.ts';
+import { deriveSizing, SAME_SIZE, type ScalingPoint, type SizingRow } from './sizing.ts';
 import { splitByOrderDate } from './split.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -101,36 +115,6 @@ async function sample(customers: number, seed: number): Promise<Sample> {
   console.error(`  ${generated.rows.toLocaleString('en-US')} rows in ${((performance.now() - start) / 1000).toFixed(1)} s`);
   await writeFile(metaPath, JSON.stringify({ path, bytes, generated, fingerprint, options }, null, 2));
   return { path, bytes, fingerprint, generated };
-}
-
-/** Runs bench/measure.ts in a fresh Node process and reads what it measured. */
-async function measureInChild<M extends Measurement>(request: MeasureRequest): Promise<M> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(benchDir, 'measure.ts'), JSON.stringify(request)], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exitCode = await new Promise<number | null>((done, fail) => {
-    child.on('error', fail);
-    child.on('close', done);
-  });
-  try {
-    if (exitCode !== 0) throw new Error(`measure.ts (${request.kind}) exited with ${exitCode}:\n${output}`);
-    return JSON.parse(await readFile(request.result, 'utf8')) as M;
-  } finally {
-    await rm(request.workDir, { recursive: true, force: true });
-  }
-}
-
-/** A failed measurement's error line (the first line of its stack trace), else its last lines. */
-function failureSummary(message: string): string {
-  const lines = message.split('\n').map((line) => line.trim()).filter((line) => line !== '');
-  return lines.find((line) => /^\w*Error\b/.test(line)) ?? lines.slice(-3).join(' / ');
 }
 
 /**
@@ -239,10 +223,59 @@ async function render(jsonPath: string): Promise<void> {
   console.log(`rewrote ${jsonPath} and its .md`);
 }
 
+/**
+ * Runs the derived sizing of a saved run's measured sizes (all, or those in `sizes`) in function-sized
+ * control groups (bench/lambda-check.ts) and saves the check into the run, beside its checks of other sizes.
+ */
+async function checkLambda(jsonPath: string, sizes: readonly number[] | undefined): Promise<void> {
+  const saved = await readSavedReport(jsonPath);
+  const report: BenchReport = { ...saved, ...sizingOf(saved.results) };
+  const cores = os.cpus().length;
+  const commit = measuredCode();
+  const date = new Date().toISOString().slice(0, 10);
+  const near = (rows: number, target: number) => Math.abs(rows / target - 1) < SAME_SIZE;
+  const scratch = await mkdtemp(join(os.tmpdir(), 'lifecycle-lake-check-'));
+  const checked: SizeCheck[] = [];
+  try {
+    for (const result of report.results) {
+      if (!result.full || (sizes && !sizes.some((size) => near(result.rows, size)))) continue;
+      const measuredRow = (rows: readonly SizingRow[] | undefined) =>
+        rows?.find((row) => row.basis === 'measured' && near(result.rows, row.transactions));
+      const transform = measuredRow(report.sizing);
+      if (!transform) continue;
+      const ingest = measuredRow(report.ingestSizing);
+      const data = await sample(result.customers, report.seed);
+      const split = await splitByOrderDate(data, report.newShare, join(scratch, 'split'));
+      const deps: CheckDeps = {
+        machineCores: cores,
+        scratch,
+        measure: measureInChild,
+        cgroup: (memoryMb) => functionCgroup('lifecycle-lake-bench', memoryMb, cores),
+        progress: (message) => console.error(`${result.size}: ${message}`),
+      };
+      const size = { date, commit, rows: result.rows, samplePath: data.path, split, transform, ...(ingest ? { ingest } : {}) };
+      checked.push(await checkSize(deps, size));
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  // Sizes checked before and not now keep their check.
+  const kept = saved.lambdaCheck?.sizes.filter((size) => !checked.some((c) => c.transactions === size.transactions)) ?? [];
+  const lambdaCheck: LambdaCheck = {
+    machineCores: cores,
+    sizes: [...kept, ...checked].sort((a, b) => a.transactions - b.transactions),
+  };
+  const markdown = renderMarkdown({ ...report, lambdaCheck });
+  await writeFile(jsonPath, `${JSON.stringify({ ...report, lambdaCheck }, null, 2)}\n`);
+  await writeFile(jsonPath.replace(/\.json$/, '.md'), markdown);
+  console.log(lambdaCheckMarkdown(lambdaCheck));
+  console.log(`the check is saved in ${jsonPath} and its .md`);
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      sizes: { type: 'string', default: '1m,10m' },
+      sizes: { type: 'string' },
       seed: { type: 'string', default: String(GENERATE_DEFAULTS.seed) },
       repeat: { type: 'string' },
       'memory-limit': { type: 'string', default: '1GB' },
@@ -250,11 +283,13 @@ async function main(): Promise<void> {
       'baseline-only': { type: 'boolean', default: false },
       render: { type: 'string' },
       'add-to': { type: 'string' },
+      'check-lambda': { type: 'string' },
     },
     strict: true,
   });
   if (values.render) return render(values.render);
-  const sizes = values.sizes.split(',').map(parseSize);
+  if (values['check-lambda']) return checkLambda(values['check-lambda'], values.sizes?.split(',').map(parseSize));
+  const sizes = (values.sizes ?? '1m,10m').split(',').map(parseSize);
   const seed = positiveInteger('seed', values.seed);
   const repeatFor = (rows: number) => (values.repeat ? positiveInteger('repeat', values.repeat) : rows <= 10e6 ? 3 : 1);
   const memoryLimit = values['memory-limit'] === 'off' ? undefined : values['memory-limit'];

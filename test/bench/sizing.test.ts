@@ -30,12 +30,12 @@ const spilledAt10M: ScalingPoint = {
 describe('deriveSizing', () => {
   it('sizes a measured point by hand: DuckDB at its limit plus the memory outside it, /tmp for lake and spill', () => {
     const [row] = deriveSizing([spilledAt10M], TRANSFORM, [10e6]);
-    // Outside DuckDB 1.5 − 1 = 0.5 GB; the process needs 1.5 GB within 90 %: 1.6667e9 B = 1,589.5 MiB → 1,792.
+    // Outside DuckDB 1.5 − 1 = 0.5 GB; the process needs 1.5 GB within 85 %: 1.7647e9 B = 1,682.9 MiB → 1,792.
     expect(row?.basis).toBe('measured');
     expect(row?.memoryMb).toBe(1792);
-    // 70 % of 1,792 MiB is 1,315,333,734 B, but 90 % less the 0.5 GB outside DuckDB leaves 1,191,143,373 B.
-    expect(row?.duckdbMemoryLimit).toBe('1.1GB');
-    // DuckDB wants 1 + 1 = 2 GB: 808,856,627 B spill; 1.5 × (0.5e9 + spill) = 1,872.3 MiB → 2,048 in 512 steps.
+    // 70 % of 1,792 MiB is 1,315,333,734 B, but 85 % less the 0.5 GB outside DuckDB leaves 1,097,190,963 B.
+    expect(row?.duckdbMemoryLimit).toBe('1.0GB');
+    // DuckDB wants 1 + 1 = 2 GB: 902,809,037 B spill; 1.5 × (0.5e9 + spill) = 2,006.7 MiB → 2,048 in 512 steps.
     expect(row?.ephemeralStorageMb).toBe(2048);
     // 1,792 MB is 1,792 / 1,769 vCPUs: times scale by 2 / 1.0130 = 1.9743.
     expect(row?.seconds).toBeCloseTo((20 * 2 * 1769) / 1792, 9);
@@ -52,8 +52,8 @@ describe('deriveSizing', () => {
   it('derives up to twice the largest size measured and nothing beyond', () => {
     const rows = deriveSizing([spilledAt10M], TRANSFORM, [20e6, 25e6]);
     expect(rows[0]?.basis).toBe('extrapolated');
-    // Through zero: 1 GB outside DuckDB, 4 GB wanted by it; the process needs 1 + 1 GB within 90 %:
-    // 2,119.3 MiB → 2,304 in 256 MB steps, where /tmp (1.5 × (1 GB + 2.83 GB of spill)) still fits.
+    // Through zero: 1 GB outside DuckDB, 4 GB wanted by it; the process needs 1 + 1 GB within 85 %:
+    // 2,244.0 MiB → 2,304 in 256 MB steps, where /tmp (1.5 × (1 GB + 2.95 GB of spill)) still fits.
     expect(rows[0]?.memoryMb).toBe(2304);
     expect(rows[0]?.seconds).toBeCloseTo(40 * (2 * 1769) / 2304, 9);
     expect(rows[1]).toEqual({
@@ -90,11 +90,11 @@ describe('deriveSizing', () => {
       INGEST,
       [10e6, 25e6, 50e6],
     );
-    // Both: 0.33 GB outside DuckDB; 1.33 GB within 90 % is 1,409.3 MiB → 1,536 MB, where 90 % less 0.33 GB
-    // (1,119,551,462 B) is below 70 % (1,127,428,915 B): DuckDB gets 1.1 GB.
-    expect(tenMillion).toMatchObject({ memoryMb: 1536, duckdbMemoryLimit: '1.1GB' });
-    expect(fiftyMillion).toMatchObject({ memoryMb: 1536, duckdbMemoryLimit: '1.1GB' });
-    // 10M: DuckDB wants 1.125 GB, spills 5.4 MB; 1.5 × (0.615 GB + spill) = 887.6 MiB → 1,024 MB.
+    // Both: 0.33 GB outside DuckDB; 1.33 GB within 85 % is 1,492.2 MiB → 1,536 MB, where 85 % less 0.33 GB
+    // (1,039,020,826 B) is below 70 % (1,127,428,915 B): DuckDB gets 1.0 GB.
+    expect(tenMillion).toMatchObject({ memoryMb: 1536, duckdbMemoryLimit: '1.0GB' });
+    expect(fiftyMillion).toMatchObject({ memoryMb: 1536, duckdbMemoryLimit: '1.0GB' });
+    // 10M: DuckDB wants 1.125 GB, spills 86.0 MB; 1.5 × (0.615 GB + spill) = 1,002.8 MiB → 1,024 MB.
     expect(tenMillion?.ephemeralStorageMb).toBe(1024);
     expect(tenMillion?.seconds).toBeCloseTo((6.4 * 2 * 1769) / 1536, 9);
     // In the default 3,008 MB function DuckDB gets 2.21 GB: no spill, 1,024 MB of /tmp within 4,096.
@@ -107,8 +107,8 @@ describe('deriveSizing', () => {
     // 2.208 GB, so it spills there: the memory-limited time, 6.4 + 30.3k = 17.7625 s, bounds it.
     expect(twentyFiveMillion?.fitsDefaultFunction).toBe(true);
     expect(twentyFiveMillion?.defaultFunctionSeconds).toBeCloseTo((17.7625 * 2 * 1769) / 3008, 9);
-    // 50M: DuckDB wants 4.78 GB, spills 3.66 GB at 1.1 GB; 1.5 × (3.1 + 3.66 GB) = 9,670.9 MiB → 9,728 MB.
-    expect(fiftyMillion?.ephemeralStorageMb).toBe(9728);
+    // 50M: DuckDB wants 4.78 GB, spills 3.74 GB at 1.04 GB; 1.5 × (3.1 + 3.74 GB) = 9,786.6 MiB → 10,240 MB.
+    expect(fiftyMillion?.ephemeralStorageMb).toBe(10240);
     // The default function spills 2.57 GB: 1.5 × (3.1 + 2.57 GB) = 8,113.9 MiB of /tmp, over its 4,096 MB.
     expect(fiftyMillion?.fitsDefaultFunction).toBe(false);
     expect(fiftyMillion?.defaultFunctionSeconds).toBeUndefined();

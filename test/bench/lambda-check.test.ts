@@ -1,0 +1,184 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { functionLimits } from '../../bench/cgroup.ts';
+import { checkSize, nextMemoryMb, type EmulatedRun, type LambdaCheck } from '../../bench/lambda-check.ts';
+import type { MeasureRequest } from '../../bench/measure.ts';
+import { lambdaCheckMarkdown, sizingMarkdown } from '../../bench/report.ts';
+import type { SizingRow } from '../../bench/sizing.ts';
+
+const MIB = 2 ** 20;
+
+describe('functionLimits', () => {
+  it("gives a function its memory in bytes and a vCPU per 1,769 MB, at most the machine's cores", () => {
+    // 1,536 / 1,769 = 0.868287 cores: 86,829 µs of CPU per 100,000 µs period.
+    expect(functionLimits(1536, 2)).toEqual({ memoryBytes: 1_610_612_736, cpuQuotaMicroseconds: 86_829, cpuPeriodMicroseconds: 100_000 });
+    // 4,096 MB would be 2.3 vCPUs; a 2-core machine gives it both cores.
+    expect(functionLimits(4096, 2).cpuQuotaMicroseconds).toBe(200_000);
+  });
+});
+
+const run = (memoryMb: number, fields: Partial<EmulatedRun>): EmulatedRun => ({
+  memoryMb,
+  cpuShare: 1,
+  duckdbMemoryLimit: '1GB',
+  completed: true,
+  peakGroupBytes: 0,
+  ...fields,
+});
+
+describe('nextMemoryMb', () => {
+  it('stops at a run within 85 % of its memory; goes 256 MB up after one above it or one that failed', () => {
+    expect(nextMemoryMb(run(1536, { maxRssBytes: 0.84 * 1536 * MIB }))).toBeUndefined();
+    expect(nextMemoryMb(run(1536, { maxRssBytes: 0.86 * 1536 * MIB }))).toBe(1792);
+    expect(nextMemoryMb(run(1536, { maxRssBytes: 0.95 * 1536 * MIB }))).toBe(1792);
+    expect(nextMemoryMb(run(1536, { completed: false, error: 'killed by the out-of-memory killer' }))).toBe(1792);
+  });
+
+  it('stops at the largest Lambda size', () => {
+    expect(nextMemoryMb(run(10_240, { completed: false, error: 'killed' }))).toBeUndefined();
+  });
+});
+
+describe('checkSize', () => {
+  let scratch: string | undefined;
+  afterEach(async () => {
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('runs each job in groups from the derived size up until it holds, with the DuckDB limit the function sets', async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'lambda-check-'));
+    const calls: { kind: string; memoryMb?: number; duckdbLimit?: string; lake: string }[] = [];
+    let killed = 0;
+    let groupedTransforms = 0;
+    const measure = async <M,>(request: MeasureRequest, prefix?: readonly string[]): Promise<M> => {
+      const memoryMb = prefix ? Number(prefix[1]) : undefined;
+      const config = 'config' in request && request.config ? (JSON.parse(await readFile(request.config, 'utf8')) as { duckdb: { memoryLimit: string } }) : undefined;
+      if (request.kind !== 'ingest' && request.kind !== 'transform') throw new Error('only pipeline jobs are checked');
+      calls.push({ kind: request.kind, lake: request.lake, ...(memoryMb ? { memoryMb } : {}), ...(config ? { duckdbLimit: config.duckdb.memoryLimit } : {}) });
+      if (request.kind === 'ingest') {
+        await mkdir(request.lake, { recursive: true });
+        await writeFile(join(request.lake, `${calls.length}.parquet`), 'rows');
+      }
+      // The first transform in a group (the full one, at the derived size) is killed; every other run peaks
+      // at half its memory.
+      if (request.kind === 'transform' && memoryMb !== undefined && ++groupedTransforms === 1) {
+        killed += 1;
+        throw new Error('measure.ts (transform) exited with null');
+      }
+      return { seconds: 2, maxRssBytes: memoryMb ? 0.5 * memoryMb * MIB : 1e9 } as M;
+    };
+    const transform: SizingRow = { transactions: 10e6, basis: 'measured', memoryMb: 1536, duckdbMemoryLimit: '1.0GB', seconds: 23, incrementalSeconds: 9 };
+    const ingest: SizingRow = { transactions: 10e6, basis: 'measured', memoryMb: 1536, seconds: 13 };
+    const check = await checkSize(
+      {
+        machineCores: 2,
+        scratch,
+        measure,
+        cgroup: async (memoryMb) => {
+          const killsBefore = killed;
+          return { enter: ['group', String(memoryMb)], oomKills: async () => killed - killsBefore, peakBytes: async () => memoryMb * MIB, remove: async () => undefined };
+        },
+        progress: () => undefined,
+      },
+      {
+        date: '2026-11-23',
+        commit: 'abc1234',
+        rows: 10_098_287,
+        samplePath: 'sample.csv',
+        split: { historyPath: 'history.csv', newPath: 'new.csv', cutDate: '2024-12-26', historyRows: 1, newRows: 1 },
+        transform,
+        ingest,
+      },
+    );
+
+    expect(check.jobs.map((job) => [job.job, job.attempts.map((a) => [a.memoryMb, a.completed, a.duckdbMemoryLimit])])).toEqual([
+      // 70 % of 1,536 MB, as the function sets it when its row names no limit.
+      ['ingest', [[1536, true, '1075MB']]],
+      ['full transform', [[1536, false, '1.0GB'], [1792, true, '1.0GB']]],
+      ['daily transform', [[1536, true, '1.0GB']]],
+    ]);
+    expect(check.jobs[1]?.attempts[0]?.error).toBe('killed by the out-of-memory killer');
+    expect(check.jobs.map((job) => job.estimateSeconds)).toEqual([13, 23, 9]);
+    // Seeding the daily lake (ingest, transform, ingest) runs outside any group, with no DuckDB limit.
+    expect(calls.filter((c) => c.memoryMb === undefined).map((c) => c.kind)).toEqual(['ingest', 'transform', 'ingest']);
+    expect(calls.filter((c) => c.memoryMb === undefined).every((c) => c.duckdbLimit === undefined)).toBe(true);
+    expect(check.skipped).toEqual([]);
+  });
+});
+
+describe('lambdaCheckMarkdown', () => {
+  it('shows every run with its verdict, its peak as a share of the memory, and what the table estimated', () => {
+    const check: LambdaCheck = {
+      machineCores: 2,
+      sizes: [
+        {
+          date: '2026-11-23',
+          commit: 'abc1234',
+          transactions: 10e6,
+          rows: 10_098_287,
+          jobs: [
+            {
+              job: 'full transform',
+              derivedMemoryMb: 1536,
+              estimateSeconds: 23,
+              attempts: [
+                run(1536, { maxRssBytes: 0.95 * 1536 * MIB, seconds: 24.2, cpuShare: 0.868 }),
+                run(1792, { maxRssBytes: 0.8 * 1792 * MIB, seconds: 21, cpuShare: 1.013 }),
+              ],
+            },
+            { job: 'daily transform', derivedMemoryMb: 1536, attempts: [run(1536, { completed: false, error: 'killed by the out-of-memory killer' })] },
+          ],
+          skipped: ['ingest: no Lambda size holds it'],
+        },
+      ],
+    };
+    const markdown = lambdaCheckMarkdown(check);
+    expect(markdown).toContain('| 10,000,000 | full transform | 1,536 (derived) | 0.87 | 1GB | completed, above 85 % | 1.53 GB | 95.0 % | 24.2 | 23.0 |');
+    expect(markdown).toContain('| 10,000,000 | full transform | 1,792 | 1.01 | 1GB | held | 1.50 GB | 80.0 % | 21.0 | — |');
+    expect(markdown).toContain('| 10,000,000 | daily transform | 1,536 (derived) | 1.00 | 1GB | failed: killed by the out-of-memory killer | — | — | — | — |');
+    expect(markdown).toContain('Not checked: 10,000,000: ingest: no Lambda size holds it.');
+    expect(markdown).toContain('commit abc1234');
+  });
+
+  it("adds what the check found to the derived table's rows of the sizes it checked", () => {
+    const check: LambdaCheck = {
+      machineCores: 2,
+      sizes: [
+        {
+          date: '2026-11-23',
+          commit: 'abc1234',
+          transactions: 10e6,
+          rows: 10_098_287,
+          skipped: [],
+          jobs: [
+            { job: 'ingest', derivedMemoryMb: 1536, attempts: [run(1536, { maxRssBytes: 0.5 * 1536 * MIB })] },
+            {
+              job: 'full transform',
+              derivedMemoryMb: 1536,
+              attempts: [run(1536, { completed: false, error: 'killed' }), run(1792, { maxRssBytes: 0.75 * 1792 * MIB })],
+            },
+            {
+              job: 'daily transform',
+              derivedMemoryMb: 1536,
+              attempts: [run(1536, { maxRssBytes: 0.5 * 1536 * MIB })],
+            },
+          ],
+        },
+      ],
+    };
+    const rows: SizingRow[] = [
+      { transactions: 10e6, basis: 'measured', memoryMb: 1536 },
+      { transactions: 20e6, basis: 'extrapolated', memoryMb: 2048 },
+    ];
+    const table = sizingMarkdown(rows, check);
+    expect(table).toContain('| full transform: needed 1,792 MB (75.0 %); daily transform: held (50.0 %) |');
+    // The ingest is the ingest table's; a size not checked has a dash.
+    expect(table).not.toContain('ingest: held');
+    expect(table).toMatch(/\| 20,000,000 \|.*\| — \|  \|$/m);
+    const notHeld = { ...check, sizes: [{ ...check.sizes[0]!, jobs: [{ ...check.sizes[0]!.jobs[1]!, attempts: [run(1536, { completed: false })] }] }] };
+    expect(sizingMarkdown(rows, notHeld)).toContain('| full transform: not held up to 1,536 MB |');
+    expect(sizingMarkdown(rows)).not.toContain('checked in a cgroup');
+  });
+});
