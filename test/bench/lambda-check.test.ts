@@ -108,32 +108,29 @@ describe('checkSize', () => {
   });
 });
 
+/** A check of the 10M size with these jobs. */
+const checkAt10M = (jobs: LambdaCheck['sizes'][number]['jobs'], skipped: readonly string[] = []): LambdaCheck => ({
+  machineCores: 2,
+  sizes: [{ date: '2026-11-23', commit: 'abc1234', transactions: 10e6, rows: 10_098_287, jobs, skipped }],
+});
+
 describe('lambdaCheckMarkdown', () => {
   it('shows every run with its verdict, its peak as a share of the memory, and what the table estimated', () => {
-    const check: LambdaCheck = {
-      machineCores: 2,
-      sizes: [
+    const check = checkAt10M(
+      [
         {
-          date: '2026-11-23',
-          commit: 'abc1234',
-          transactions: 10e6,
-          rows: 10_098_287,
-          jobs: [
-            {
-              job: 'full transform',
-              derivedMemoryMb: 1536,
-              estimateSeconds: 23,
-              attempts: [
-                run(1536, { maxRssBytes: 0.95 * 1536 * MIB, seconds: 24.2, cpuShare: 0.868 }),
-                run(1792, { maxRssBytes: 0.8 * 1792 * MIB, seconds: 21, cpuShare: 1.013 }),
-              ],
-            },
-            { job: 'daily transform', derivedMemoryMb: 1536, attempts: [run(1536, { completed: false, error: 'killed by the out-of-memory killer' })] },
+          job: 'full transform',
+          derivedMemoryMb: 1536,
+          estimateSeconds: 23,
+          attempts: [
+            run(1536, { maxRssBytes: 0.95 * 1536 * MIB, seconds: 24.2, cpuShare: 0.868 }),
+            run(1792, { maxRssBytes: 0.8 * 1792 * MIB, seconds: 21, cpuShare: 1.013 }),
           ],
-          skipped: ['ingest: no Lambda size holds it'],
         },
+        { job: 'daily transform', derivedMemoryMb: 1536, attempts: [run(1536, { completed: false, error: 'killed by the out-of-memory killer' })] },
       ],
-    };
+      ['ingest: no Lambda size holds it'],
+    );
     const markdown = lambdaCheckMarkdown(check);
     expect(markdown).toContain('| 10,000,000 | full transform | 1,536 (derived) | 0.87 | 1GB | completed, above 85 % | 1.53 GB | 95.0 % | 24.2 | 23.0 |');
     expect(markdown).toContain('| 10,000,000 | full transform | 1,792 | 1.01 | 1GB | held | 1.50 GB | 80.0 % | 21.0 | — |');
@@ -143,31 +140,15 @@ describe('lambdaCheckMarkdown', () => {
   });
 
   it("adds what the check found to the derived table's rows of the sizes it checked", () => {
-    const check: LambdaCheck = {
-      machineCores: 2,
-      sizes: [
-        {
-          date: '2026-11-23',
-          commit: 'abc1234',
-          transactions: 10e6,
-          rows: 10_098_287,
-          skipped: [],
-          jobs: [
-            { job: 'ingest', derivedMemoryMb: 1536, attempts: [run(1536, { maxRssBytes: 0.5 * 1536 * MIB })] },
-            {
-              job: 'full transform',
-              derivedMemoryMb: 1536,
-              attempts: [run(1536, { completed: false, error: 'killed' }), run(1792, { maxRssBytes: 0.75 * 1792 * MIB })],
-            },
-            {
-              job: 'daily transform',
-              derivedMemoryMb: 1536,
-              attempts: [run(1536, { maxRssBytes: 0.5 * 1536 * MIB })],
-            },
-          ],
-        },
-      ],
-    };
+    const check = checkAt10M([
+      { job: 'ingest', derivedMemoryMb: 1536, attempts: [run(1536, { maxRssBytes: 0.5 * 1536 * MIB })] },
+      {
+        job: 'full transform',
+        derivedMemoryMb: 1536,
+        attempts: [run(1536, { completed: false, error: 'killed' }), run(1792, { maxRssBytes: 0.75 * 1792 * MIB })],
+      },
+      { job: 'daily transform', derivedMemoryMb: 1536, attempts: [run(1536, { maxRssBytes: 0.5 * 1536 * MIB })] },
+    ]);
     const rows: SizingRow[] = [
       { transactions: 10e6, basis: 'measured', memoryMb: 1536 },
       { transactions: 20e6, basis: 'extrapolated', memoryMb: 2048 },
