@@ -231,6 +231,9 @@ async function checkLambda(jsonPath: string, sizes: readonly number[] | undefine
   const saved = await readSavedReport(jsonPath);
   const report: BenchReport = { ...saved, ...sizingOf(saved.results) };
   const cores = os.cpus().length;
+  const groupName = 'lifecycle-lake-bench';
+  // Fails here, before any sample is prepared, on a machine without root or cgroup v1.
+  await (await functionCgroup(groupName, 128, cores)).remove();
   const commit = measuredCode();
   const date = new Date().toISOString().slice(0, 10);
   const near = (rows: number, target: number) => Math.abs(rows / target - 1) < SAME_SIZE;
@@ -250,7 +253,7 @@ async function checkLambda(jsonPath: string, sizes: readonly number[] | undefine
         machineCores: cores,
         scratch,
         measure: measureInChild,
-        cgroup: (memoryMb) => functionCgroup('lifecycle-lake-bench', memoryMb, cores),
+        cgroup: (memoryMb) => functionCgroup(groupName, memoryMb, cores),
         progress: (message) => console.error(`${result.size}: ${message}`),
       };
       const size = { date, commit, rows: result.rows, samplePath: data.path, split, transform, ...(ingest ? { ingest } : {}) };
