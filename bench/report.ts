@@ -312,6 +312,7 @@ export function sizingMarkdown(sizing: readonly SizingRow[], check?: LambdaCheck
 
 /** The ingest function's sizing table, per uploaded file, with the rules that derive it. */
 export function ingestSizingMarkdown(sizing: readonly SizingRow[], check?: LambdaCheck): string {
+  const checks = checksOf(check, ['ingest']);
   return [
     sizingTable(
       sizing,
@@ -320,13 +321,13 @@ export function ingestSizingMarkdown(sizing: readonly SizingRow[], check?: Lambd
         recommended: [{ heading: 'ingest s', of: (row) => row.seconds }],
         onDefault: [{ heading: 'ingest s', of: (row) => row.defaultFunctionSeconds }],
       },
-      checksOf(check, ['ingest']),
+      checks,
     ),
     'Derived from the ingest processes of the memory-limited runs above (one CSV file each), not measured on Lambda. ' +
       sizingRules('ingest', 'the downloaded file + the curated and quarantine files it writes', 'the memory-limited ingest') +
       ` Default function: the ingest Lambda as deployed (${asDeployed(FUNCTION_DEFAULTS.ingest)}). An invocation ` +
       'ingests its files one at a time, so it needs room for the largest.' +
-      (check?.sizes.some((size) => size.jobs.some((job) => job.job === 'ingest')) ? CHECKED_COLUMN : ''),
+      (checks.length > 0 ? CHECKED_COLUMN : ''),
   ].join('\n\n');
 }
 
