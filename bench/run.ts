@@ -232,7 +232,7 @@ async function checkLambda(jsonPath: string, sizes: readonly number[] | undefine
   const report: BenchReport = { ...saved, ...sizingOf(saved.results) };
   const cores = os.cpus().length;
   const groupName = 'lifecycle-lake-bench';
-  // Fails here, before any sample is prepared, on a machine without root or cgroup v1.
+  // Fails here, before any sample is prepared, on a machine without root or the memory and cpu cgroup controllers.
   await (await functionCgroup(groupName, 128, cores)).remove();
   const commit = measuredCode();
   const date = new Date().toISOString().slice(0, 10);

@@ -2,22 +2,12 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { functionLimits } from '../../bench/cgroup.ts';
 import { checkSize, nextMemoryMb, type EmulatedRun, type LambdaCheck } from '../../bench/lambda-check.ts';
 import type { MeasureRequest } from '../../bench/measure.ts';
 import { lambdaCheckMarkdown, sizingMarkdown } from '../../bench/report.ts';
 import type { SizingRow } from '../../bench/sizing.ts';
 
 const MIB = 2 ** 20;
-
-describe('functionLimits', () => {
-  it("gives a function its memory in bytes and a vCPU per 1,769 MB, at most the machine's cores", () => {
-    // 1,536 / 1,769 = 0.868287 cores: 86,829 µs of CPU per 100,000 µs period.
-    expect(functionLimits(1536, 2)).toEqual({ memoryBytes: 1_610_612_736, cpuQuotaMicroseconds: 86_829, cpuPeriodMicroseconds: 100_000 });
-    // 4,096 MB would be 2.3 vCPUs; a 2-core machine gives it both cores.
-    expect(functionLimits(4096, 2).cpuQuotaMicroseconds).toBe(200_000);
-  });
-});
 
 const run = (memoryMb: number, fields: Partial<EmulatedRun>): EmulatedRun => ({
   memoryMb,
