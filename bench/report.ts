@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { BaselineMeasurement, LakeWriteMeasurement, IngestMeasurement, TransformMeasurement } from './measure.ts';
 import { currentStages, type TransformStages } from './stages.ts';
 import { FUNCTION_DEFAULTS } from '../infra/config.ts';
+import { GENERATE_DEFAULTS } from '../lambdas/core/generate.ts';
 import { DUCKDB_MEMORY_SHARE } from '../lambdas/shared/env.ts';
 import { heldWithinMargin, type CheckedJob, type JobCheck, type LambdaCheck } from './lambda-check.ts';
 import { HEADROOM, MEMORY_STEP_MB, type LambdaFunction, type SizingRow } from './sizing.ts';
@@ -83,6 +84,8 @@ export interface BenchReport {
   readonly date: string;
   readonly machine: Machine;
   readonly seed: number;
+  /** The samples' history in months (`--months`); absent in results saved before it was an option: 24. */
+  readonly months?: number;
   readonly memoryLimit?: string;
   readonly newShare: number;
   readonly baselineOnly: boolean;
@@ -369,8 +372,15 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
   ].join('\n\n');
 }
 
+/** The samples' transactions per customer, as the tables state it: "~10.1". */
+export function transactionsPerCustomer(results: readonly SizeResult[]): string {
+  const sum = (pick: (r: SizeResult) => number) => results.reduce((total, r) => total + pick(r), 0);
+  return `~${(sum((r) => r.rows) / sum((r) => r.customers)).toFixed(1)}`;
+}
+
 export function renderMarkdown(report: BenchReport): string {
   const { results } = report;
+  const perCustomer = transactionsPerCustomer(results);
   const withFull = results.filter((r) => r.full);
   const parts: string[] = [
     `# Benchmark ${report.date}`,
@@ -378,7 +388,8 @@ export function renderMarkdown(report: BenchReport): string {
     'Each figure is the median of the runs shown (baselines at least 3), each process fresh; seconds are wall time ' +
       'after module loading; peak RSS is the process\'s maxRSS. A pipeline run is an ingest process then a transform ' +
       'process on the same local lake, as the ingest and transform Lambdas run, so each has its own peak. Data: ' +
-      '`lifecycle-lake generate`, seed 1, 24 months, ~10 transactions per customer.',
+      `\`lifecycle-lake generate\`, seed ${report.seed}, ${report.months ?? GENERATE_DEFAULTS.months} months, ` +
+      `${perCustomer} transactions per customer.`,
     '## Full run against the baseline',
     markdownTable(
       [
@@ -530,7 +541,7 @@ export function renderMarkdown(report: BenchReport): string {
     );
   }
   if (report.sizing.length > 0) {
-    parts.push('## Lambda sizing for the transform function (derived)', sizingMarkdown(report.sizing, report.lambdaCheck));
+    parts.push(`## Lambda sizing for the transform function (derived, ${perCustomer} transactions per customer)`, sizingMarkdown(report.sizing, report.lambdaCheck));
   }
   if (report.ingestSizing && report.ingestSizing.length > 0) {
     parts.push('## Lambda sizing for the ingest function (derived)', ingestSizingMarkdown(report.ingestSizing, report.lambdaCheck));

@@ -1,6 +1,6 @@
 /**
  * The benchmark: `npm run bench -- [--sizes 1m,10m] [--repeat N] [--memory-limit 1GB|off] [--new-share 0.01]
- * [--seed 1] [--baseline-only] [--add-to bench/results/<date>.json]`, or `-- --render bench/results/<date>.json`
+ * [--seed 1] [--months 24] [--baseline-only] [--add-to bench/results/<date>.json]`, or `-- --render bench/results/<date>.json`
  * to rewrite a saved run's Markdown and sizing without measuring, or `-- --check-lambda bench/results/<date>.json
  * [--sizes 10m]` to run that sizing in function-sized control groups (Linux, root; bench/lambda-check.ts). `--add-to` measures the sizes given and
  * merges them into a saved run of the same code and settings (e.g. a slow 100M after 1m,10m,50m). Sizes are transactions (k and m suffixes; 50m works, it is just slow).
@@ -54,8 +54,13 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(benchDir, '..');
 const dataDir = join(benchDir, 'data');
 const resultsDir = join(benchDir, 'results');
-/** The generator's defaults give about 10 rows per customer over 24 months (checked in its tests). */
-const ROWS_PER_CUSTOMER = 10;
+/**
+ * Customers per sample: the generator's default 24 months give about 10 transactions per customer
+ * (10.1 in the 1M and 10M samples), so 10M transactions are a million customers. Shorter histories
+ * give fewer per customer (3 months: about 3.5, near CDNOW's 3), measured on a small sample first.
+ */
+const DEFAULT_ROWS_PER_CUSTOMER = 10;
+const CALIBRATION_CUSTOMERS = 20_000;
 const generatorSources = ['lambdas/core/generate.ts', 'lambdas/core/random.ts'];
 
 interface Sample {
@@ -89,9 +94,22 @@ function positiveInteger(name: string, text: string): number {
   return value;
 }
 
+/** Transactions per customer in samples of `months`: the default's round 10, else measured on 20,000 customers. */
+async function rowsPerCustomer(months: number, seed: number): Promise<number> {
+  if (months === GENERATE_DEFAULTS.months) return DEFAULT_ROWS_PER_CUSTOMER;
+  const folder = await mkdtemp(join(os.tmpdir(), 'lifecycle-lake-calibration-'));
+  try {
+    const out = join(folder, 'sample.csv');
+    const { rows } = await generateTransactions({ customers: CALIBRATION_CUSTOMERS, seed, start: GENERATE_DEFAULTS.start, months, out });
+    return rows / CALIBRATION_CUSTOMERS;
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
 /** A sample for these options, generated unless bench/data holds one from the same generator source. */
-async function sample(customers: number, seed: number): Promise<Sample> {
-  const options = { customers, seed, start: GENERATE_DEFAULTS.start, months: GENERATE_DEFAULTS.months };
+async function sample(customers: number, seed: number, months: number): Promise<Sample> {
+  const options = { customers, seed, start: GENERATE_DEFAULTS.start, months };
   const name = `transactions-${customers}c-seed${seed}-${options.start}-${options.months}m`;
   const path = join(dataDir, `${name}.csv`);
   const metaPath = join(dataDir, `${name}.json`);
@@ -247,7 +265,7 @@ async function checkLambda(jsonPath: string, sizes: readonly number[] | undefine
       const transform = measuredRow(report.sizing);
       if (!transform) continue;
       const ingest = measuredRow(report.ingestSizing);
-      const data = await sample(result.customers, report.seed);
+      const data = await sample(result.customers, report.seed, report.months ?? GENERATE_DEFAULTS.months);
       const split = await splitByOrderDate(data, report.newShare, join(scratch, 'split'));
       const deps: CheckDeps = {
         machineCores: cores,
@@ -280,6 +298,7 @@ async function main(): Promise<void> {
     options: {
       sizes: { type: 'string' },
       seed: { type: 'string', default: String(GENERATE_DEFAULTS.seed) },
+      months: { type: 'string', default: String(GENERATE_DEFAULTS.months) },
       repeat: { type: 'string' },
       'memory-limit': { type: 'string', default: '1GB' },
       'new-share': { type: 'string', default: '0.01' },
@@ -294,15 +313,17 @@ async function main(): Promise<void> {
   if (values['check-lambda']) return checkLambda(values['check-lambda'], values.sizes?.split(',').map(parseSize));
   const sizes = (values.sizes ?? '1m,10m').split(',').map(parseSize);
   const seed = positiveInteger('seed', values.seed);
+  const months = positiveInteger('months', values.months);
   const repeatFor = (rows: number) => (values.repeat ? positiveInteger('repeat', values.repeat) : rows <= 10e6 ? 3 : 1);
   const memoryLimit = values['memory-limit'] === 'off' ? undefined : values['memory-limit'];
   if (memoryLimit !== undefined) memoryLimitBytes(memoryLimit);
   const newShare = Number(values['new-share']);
   if (!(newShare > 0 && newShare < 0.5)) throw new Error(`--new-share must be above 0 and below 0.5, got ${values['new-share']}`);
   const baselineOnly = values['baseline-only'];
-  const addTo = values['add-to'] ? await savedRunToExtend(values['add-to'], { seed, memoryLimit, newShare, baselineOnly }) : undefined;
+  const addTo = values['add-to'] ? await savedRunToExtend(values['add-to'], { seed, months, memoryLimit, newShare, baselineOnly }) : undefined;
 
   await mkdir(dataDir, { recursive: true });
+  const perCustomer = await rowsPerCustomer(months, seed);
   const machine = addTo?.machine ?? (await describeMachine());
   const scratch = await mkdtemp(join(os.tmpdir(), 'lifecycle-lake-bench-'));
   const loads: number[] = [];
@@ -348,8 +369,8 @@ async function main(): Promise<void> {
     for (const rows of sizes) {
       const size = formatSize(rows);
       const repeat = repeatFor(rows);
-      const customers = Math.max(1, Math.round(rows / ROWS_PER_CUSTOMER));
-      const data = await sample(customers, seed);
+      const customers = Math.max(1, Math.round(rows / perCustomer));
+      const data = await sample(customers, seed, months);
       const baselines: BaselineMeasurement[] = [];
       const lakeWrites: LakeWriteMeasurement[] = [];
       const fulls: PipelineRun[] = [];
@@ -449,6 +470,7 @@ async function main(): Promise<void> {
     date,
     machine: { ...machine, ...(codeAtEnd === machine.commit ? {} : { commitAtEnd: codeAtEnd }) },
     seed,
+    months,
     ...(memoryLimit ? { memoryLimit } : {}),
     newShare,
     baselineOnly,
@@ -461,7 +483,9 @@ async function main(): Promise<void> {
 
   await mkdir(resultsDir, { recursive: true });
   // A baseline-only dry run never replaces the day's full results.
-  const stem = addTo ? values['add-to']!.replace(/\.json$/, '') : join(resultsDir, baselineOnly ? `${date}-baseline-only` : date);
+  // Another history length is another kind of data: its results sit beside the default's, not over them.
+  const name = `${date}${months === GENERATE_DEFAULTS.months ? '' : `-${months}months`}${baselineOnly ? '-baseline-only' : ''}`;
+  const stem = addTo ? values['add-to']!.replace(/\.json$/, '') : join(resultsDir, name);
   await writeFile(`${stem}.json`, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(`${stem}.md`, markdown);
   console.log(`results written to ${stem}.json and ${stem}.md`);
@@ -473,13 +497,14 @@ async function main(): Promise<void> {
  */
 async function savedRunToExtend(
   jsonPath: string,
-  settings: { seed: number; memoryLimit: string | undefined; newShare: number; baselineOnly: boolean },
+  settings: { seed: number; months: number; memoryLimit: string | undefined; newShare: number; baselineOnly: boolean },
 ): Promise<BenchReport> {
   const saved = await readSavedReport(jsonPath);
   const code = measuredCode();
   const differences = [
     saved.machine.commitAtEnd !== undefined || saved.machine.commit !== code ? `code ${saved.machine.commit} there, ${code} here` : '',
     saved.seed !== settings.seed ? `seed ${saved.seed} there, ${settings.seed} here` : '',
+    (saved.months ?? GENERATE_DEFAULTS.months) !== settings.months ? `${saved.months ?? GENERATE_DEFAULTS.months} months there, ${settings.months} here` : '',
     saved.memoryLimit !== settings.memoryLimit ? `memory limit ${saved.memoryLimit ?? 'off'} there, ${settings.memoryLimit ?? 'off'} here` : '',
     saved.newShare !== settings.newShare ? `new share ${saved.newShare} there, ${settings.newShare} here` : '',
     saved.baselineOnly !== settings.baselineOnly ? 'one of the runs is baseline-only' : '',
