@@ -4,6 +4,8 @@
  * to rewrite a saved run's Markdown and sizing without measuring, or `-- --check-lambda bench/results/<date>.json
  * [--sizes 10m]` to run that sizing in function-sized control groups (Linux, root; bench/lambda-check.ts). `--add-to` measures the sizes given and
  * merges them into a saved run of the same code and settings (e.g. a slow 100M after 1m,10m,50m). Sizes are transactions (k and m suffixes; 50m works, it is just slow).
+ * `--months` sets the samples' history: the default 24 give about 10 transactions per customer, 3 about 3.5
+ * (customer-heavy data); a run of other than 24 months is saved as bench/results/<date>-<N>months.{json,md}.
  *
  * For each size it generates a sample once into bench/data/ (reused while the generator is unchanged),
  * then measures, each measurement in a fresh process so peak RSS is its own (bench/measure.ts):

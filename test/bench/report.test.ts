@@ -58,4 +58,20 @@ describe('renderMarkdown', () => {
     expect(section).toContain('unless `lambda.ingest.duckdbMemoryLimit` is set');
     expect(renderMarkdown({ ...saved, ingestSizing: [] })).not.toContain('## Lambda sizing for the ingest function');
   });
+
+  it("states the samples' months and transactions per customer, in the text and the transform sizing heading", async () => {
+    const saved = await readSavedReport(join(repoRoot, 'bench', 'results', '2026-11-23.json'));
+    const [small, large] = saved.results;
+    // (10,000 + 36,000) transactions of (4,000 + 10,000) customers: 3.29 per customer.
+    const results = [
+      { ...small!, rows: 10_000, customers: 4_000 },
+      { ...large!, rows: 36_000, customers: 10_000 },
+    ];
+    const markdown = renderMarkdown({ ...saved, seed: 7, months: 3, results });
+    expect(markdown).toContain('Data: `lifecycle-lake generate`, seed 7, 3 months, ~3.3 transactions per customer.');
+    expect(markdown).toContain('## Lambda sizing for the transform function (derived, ~3.3 transactions per customer)');
+    // This run was saved before --months existed: the generator's 24.
+    expect(saved.months).toBeUndefined();
+    expect(renderMarkdown(saved)).toMatch(/seed 1, 24 months, ~10\.\d transactions per customer/);
+  });
 });
