@@ -100,7 +100,6 @@ export function hasMemoryPeak(release: string): boolean {
 }
 
 async function v2Group(root: string, name: string, limits: Limits): Promise<FunctionCgroup> {
-  if (!hasMemoryPeak(os.release())) throw new Error(`Linux ${os.release()} has no memory.peak for a group's peak memory (5.19 or later)`);
   const dir = join(root, name);
   // A child group gets a controller only once its parent enables it for its children.
   const subtreeControl = join(root, 'cgroup.subtree_control');
@@ -134,6 +133,9 @@ async function v2Group(root: string, name: string, limits: Limits): Promise<Func
  */
 export async function functionCgroup(name: string, memoryMb: number, machineCores: number, root = CGROUP_ROOT): Promise<FunctionCgroup> {
   const version = await cgroupVersion(root);
+  if (version === 2 && !hasMemoryPeak(os.release())) {
+    throw new Error(`cgroup v2 on Linux ${os.release()} has no memory.peak for a group's peak memory (5.19 or later)`);
+  }
   const limits = functionLimits(memoryMb, machineCores);
   try {
     return await (version === 1 ? v1Group : v2Group)(root, name, limits);
