@@ -273,7 +273,7 @@ function sizingTable(
 
 const CHECKED_COLUMN =
   ' Checked in a cgroup: the sizing check below, which ran each measured size in a control group with the memory ' +
-  "and CPU share of this row's function (held: its peak RSS stayed within the margin), or the size that held it.";
+  "and CPU share of this row's function (held: its peak RSS stayed within the margin), or the size that held it, which is the size to deploy.";
 
 /** A checked job with the sizing row's size it checked. */
 interface JobCheckAtSize {
