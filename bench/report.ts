@@ -372,6 +372,11 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
   ].join('\n\n');
 }
 
+/** The samples' history in months; runs saved before `--months` existed used the generator's default. */
+export function sampleMonths(report: Pick<BenchReport, 'months'>): number {
+  return report.months ?? GENERATE_DEFAULTS.months;
+}
+
 /** The samples' transactions per customer, as the tables state it: "~10.1". */
 export function transactionsPerCustomer(results: readonly SizeResult[]): string {
   const sum = (pick: (r: SizeResult) => number) => results.reduce((total, r) => total + pick(r), 0);
@@ -388,7 +393,7 @@ export function renderMarkdown(report: BenchReport): string {
     'Each figure is the median of the runs shown (baselines at least 3), each process fresh; seconds are wall time ' +
       'after module loading; peak RSS is the process\'s maxRSS. A pipeline run is an ingest process then a transform ' +
       'process on the same local lake, as the ingest and transform Lambdas run, so each has its own peak. Data: ' +
-      `\`lifecycle-lake generate\`, seed ${report.seed}, ${report.months ?? GENERATE_DEFAULTS.months} months, ` +
+      `\`lifecycle-lake generate\`, seed ${report.seed}, ${sampleMonths(report)} months, ` +
       `${perCustomer} transactions per customer.`,
     '## Full run against the baseline',
     markdownTable(

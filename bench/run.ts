@@ -43,6 +43,7 @@ import {
   median,
   readSavedReport,
   renderMarkdown,
+  sampleMonths,
   summarise,
   type BenchReport,
   type Machine,
@@ -267,7 +268,7 @@ async function checkLambda(jsonPath: string, sizes: readonly number[] | undefine
       const transform = measuredRow(report.sizing);
       if (!transform) continue;
       const ingest = measuredRow(report.ingestSizing);
-      const data = await sample(result.customers, report.seed, report.months ?? GENERATE_DEFAULTS.months);
+      const data = await sample(result.customers, report.seed, sampleMonths(report));
       const split = await splitByOrderDate(data, report.newShare, join(scratch, 'split'));
       const deps: CheckDeps = {
         machineCores: cores,
@@ -506,7 +507,7 @@ async function savedRunToExtend(
   const differences = [
     saved.machine.commitAtEnd !== undefined || saved.machine.commit !== code ? `code ${saved.machine.commit} there, ${code} here` : '',
     saved.seed !== settings.seed ? `seed ${saved.seed} there, ${settings.seed} here` : '',
-    (saved.months ?? GENERATE_DEFAULTS.months) !== settings.months ? `${saved.months ?? GENERATE_DEFAULTS.months} months there, ${settings.months} here` : '',
+    sampleMonths(saved) !== settings.months ? `${sampleMonths(saved)} months there, ${settings.months} here` : '',
     saved.memoryLimit !== settings.memoryLimit ? `memory limit ${saved.memoryLimit ?? 'off'} there, ${settings.memoryLimit ?? 'off'} here` : '',
     saved.newShare !== settings.newShare ? `new share ${saved.newShare} there, ${settings.newShare} here` : '',
     saved.baselineOnly !== settings.baselineOnly ? 'one of the runs is baseline-only' : '',
