@@ -138,7 +138,7 @@ export function summarise(runs: readonly PipelineRun[]): PipelineSummary {
 const MIB = 2 ** 20;
 const formatBytes = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(2)} GB` : `${Math.round(bytes / 1e6)} MB`);
 const formatSeconds = (seconds: number) => (seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1));
-const formatCount = (n: number) => Math.round(n).toLocaleString('en-US');
+export const formatCount = (n: number) => Math.round(n).toLocaleString('en-US');
 const formatShare = (share: number) => `${(share * 100).toFixed(1)} %`;
 
 function markdownTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -282,7 +282,7 @@ interface JobCheckAtSize {
 }
 
 /** The jobs of a sizing check that check one function, by the sizing rows' sizes. */
-function checksOf(check: LambdaCheck | undefined, jobs: readonly CheckedJob[]): JobCheckAtSize[] {
+export function checksOf(check: LambdaCheck | undefined, jobs: readonly CheckedJob[]): JobCheckAtSize[] {
   return (check?.sizes ?? []).flatMap((size) =>
     size.jobs.filter((job) => jobs.includes(job.job)).map((job) => ({ transactions: size.transactions, job })),
   );

@@ -31,12 +31,13 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FUNCTION_DEFAULTS } from '../infra/config.ts';
 import { openDuckDb, queryRows } from '../lambdas/core/duckdb.ts';
 import { GENERATE_DEFAULTS, generateTransactions, type GenerateResult } from '../lambdas/core/generate.ts';
 import type { BaselineMeasurement, IngestMeasurement, LakeWriteMeasurement, TransformMeasurement } from './measure.ts';
 import { functionCgroup } from './cgroup.ts';
 import { failureSummary, measureInChild } from './child.ts';
+import { sizingOf } from './points.ts';
+import { measuredProfile, newestRunPerProfile, sizeForLake } from './size-for.ts';
 import { checkSize, type CheckDeps, type LambdaCheck, type SizeCheck } from './lambda-check.ts';
 import {
   lambdaCheckMarkdown,
@@ -50,7 +51,7 @@ import {
   type PipelineRun,
   type SizeResult,
 } from './report.ts';
-import { deriveSizing, SAME_SIZE, type ScalingPoint, type SizingRow } from './sizing.ts';
+import { SAME_SIZE, type SizingRow } from './sizing.ts';
 import { splitByOrderDate } from './split.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -182,59 +183,6 @@ async function describeMachine(): Promise<Machine> {
   };
 }
 
-/** The measured sizes the transform sizing is derived from: those with a full and a memory-limited run. */
-function transformScalingPoints(results: readonly SizeResult[]): ScalingPoint[] {
-  return results.flatMap((r) => {
-    const limited = r.memoryLimited;
-    if (!r.full || !limited?.summary) return [];
-    return [
-      {
-        rows: r.rows,
-        storedBytes: r.full.lakeBytes.curated + r.full.lakeBytes.marts + r.full.lakeBytes.state,
-        ...(r.incremental ? { incrementalSeconds: r.incremental.transformSeconds } : {}),
-        unlimitedSeconds: r.full.transformSeconds,
-        limited: {
-          memoryLimitBytes: limited.memoryLimitBytes,
-          seconds: limited.summary.transformSeconds,
-          maxRssBytes: limited.summary.transformMaxRssBytes,
-          // The transform's own spill: the ingest process spills separately and sizes the ingest function.
-          peakSpillBytes: median(limited.runs.map((run) => run.transform.peakSpillBytes)),
-        },
-      },
-    ];
-  });
-}
-
-/** The measured sizes the ingest sizing is derived from: the ingest of each memory-limited run, one file. */
-function ingestScalingPoints(results: readonly SizeResult[]): ScalingPoint[] {
-  return results.flatMap((r) => {
-    const limited = r.memoryLimited;
-    if (!limited?.summary) return [];
-    return [
-      {
-        rows: r.rows,
-        // On Lambda the file is downloaded into the work folder, beside the files the ingest writes there.
-        storedBytes: r.fileBytes + median(limited.runs.map((run) => run.ingest.peakWorkDirBytes)),
-        ...(r.full ? { unlimitedSeconds: r.full.ingestSeconds } : {}),
-        limited: {
-          memoryLimitBytes: limited.memoryLimitBytes,
-          seconds: limited.summary.ingestSeconds,
-          maxRssBytes: limited.summary.ingestMaxRssBytes,
-          peakSpillBytes: median(limited.runs.map((run) => run.ingest.peakSpillBytes)),
-        },
-      },
-    ];
-  });
-}
-
-/** Both functions' sizing, derived from the measured results. */
-function sizingOf(results: readonly SizeResult[]): Pick<BenchReport, 'sizing' | 'ingestSizing'> {
-  return {
-    sizing: deriveSizing(transformScalingPoints(results), FUNCTION_DEFAULTS.transform),
-    ingestSizing: deriveSizing(ingestScalingPoints(results), FUNCTION_DEFAULTS.ingest),
-  };
-}
-
 /** Rewrites a saved run's Markdown (and sizing) from its JSON, e.g. after the report's wording changed. */
 async function render(jsonPath: string): Promise<void> {
   const saved = await readSavedReport(jsonPath);
@@ -309,10 +257,27 @@ async function main(): Promise<void> {
       render: { type: 'string' },
       'add-to': { type: 'string' },
       'check-lambda': { type: 'string' },
+      'size-for': { type: 'string' },
+      customers: { type: 'string' },
+      'largest-file': { type: 'string' },
+      from: { type: 'string' },
     },
     strict: true,
   });
   if (values.render) return render(values.render);
+  if (values['size-for']) {
+    if (!values.customers) throw new Error('--size-for needs --customers: the distinct customer_ids in the lake');
+    const runs = values.from
+      ? await Promise.all(values.from.split(',').map(async (path) => ({ path, report: await readSavedReport(path) })))
+      : await newestRunPerProfile(resultsDir);
+    const lake = {
+      transactions: parseSize(values['size-for']),
+      customers: parseSize(values.customers),
+      ...(values['largest-file'] ? { largestFile: parseSize(values['largest-file']) } : {}),
+    };
+    process.stdout.write(sizeForLake(runs.map(measuredProfile), lake));
+    return;
+  }
   if (values['check-lambda']) return checkLambda(values['check-lambda'], values.sizes?.split(',').map(parseSize));
   const sizes = (values.sizes ?? '1m,10m').split(',').map(parseSize);
   const seed = positiveInteger('seed', values.seed);

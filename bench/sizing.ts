@@ -21,6 +21,9 @@
  *   bound: it spills less there than at the measured limit); scaled by the default size's vCPUs.
  * - Nothing is derived for more than twice the largest size measured: a straight line from small runs
  *   (from one that never spilled, the RSS per row) says little about a lake ten times larger.
+ * - A lake's own customers (`npm run bench -- --size-for`): each run's samples have one ratio of
+ *   customers to transactions, so two runs of different ratios (`--months`) give what a run needs at
+ *   two customer counts per size, taken linearly in customers between them (deriveSizingByCustomers).
  */
 
 import { DUCKDB_MEMORY_SHARE } from '../lambdas/shared/env.ts';
@@ -34,6 +37,8 @@ export interface LambdaFunction {
 
 export interface ScalingPoint {
   readonly rows: number;
+  /** Distinct customers in the sample: needed only to size by customers too (deriveSizingByCustomers). */
+  readonly customers?: number;
   /** Bytes the function keeps on /tmp besides DuckDB's spill (see the rules above). */
   readonly storedBytes: number;
   /** The daily incremental transform (transform points only), with no DuckDB limit. */
@@ -125,19 +130,37 @@ interface Needs {
   readonly storedBytes: number;
 }
 
-function needsAt(points: readonly ScalingPoint[], rows: number): Needs {
-  // Only runs that spilled had DuckDB at its limit, so only there is RSS − limit the memory outside it.
-  const spilled = points.filter((p) => p.limited.peakSpillBytes > 0);
+/** What a run of some size needs and how long it takes, scaled from one data profile's measured points. */
+interface Scaled {
+  readonly needs: Needs;
+  readonly limitedSeconds: number;
+  readonly incrementalSeconds?: number;
+  readonly unlimitedSeconds?: number;
+}
+
+function scaledAt(points: readonly ScalingPoint[], rows: number): Scaled {
   const along = (from: readonly ScalingPoint[], pick: (p: ScalingPoint) => number) =>
     Math.max(0, scale(from.map((p) => ({ rows: p.rows, y: pick(p) })), rows));
-  return spilled.length > 0
-    ? {
-        beyondDuckDb: along(spilled, (p) => p.limited.maxRssBytes - p.limited.memoryLimitBytes),
-        duckdb: along(spilled, (p) => p.limited.memoryLimitBytes + p.limited.peakSpillBytes),
-        unspilledRss: 0,
-        storedBytes: along(points, (p) => p.storedBytes),
-      }
-    : { beyondDuckDb: 0, duckdb: 0, unspilledRss: along(points, (p) => p.limited.maxRssBytes), storedBytes: along(points, (p) => p.storedBytes) };
+  // Only runs that spilled had DuckDB at its limit, so only there is RSS − limit the memory outside it.
+  const spilled = points.filter((p) => p.limited.peakSpillBytes > 0);
+  const storedBytes = along(points, (p) => p.storedBytes);
+  const needs: Needs =
+    spilled.length > 0
+      ? {
+          beyondDuckDb: along(spilled, (p) => p.limited.maxRssBytes - p.limited.memoryLimitBytes),
+          duckdb: along(spilled, (p) => p.limited.memoryLimitBytes + p.limited.peakSpillBytes),
+          unspilledRss: 0,
+          storedBytes,
+        }
+      : { beyondDuckDb: 0, duckdb: 0, unspilledRss: along(points, (p) => p.limited.maxRssBytes), storedBytes };
+  const incrementalPoints = points.filter((p) => p.incrementalSeconds !== undefined);
+  const unlimitedPoints = points.filter((p) => p.unlimitedSeconds !== undefined);
+  return {
+    needs,
+    limitedSeconds: along(points, (p) => p.limited.seconds),
+    ...(incrementalPoints.length > 0 ? { incrementalSeconds: along(incrementalPoints, (p) => p.incrementalSeconds!) } : {}),
+    ...(unlimitedPoints.length > 0 ? { unlimitedSeconds: along(unlimitedPoints, (p) => p.unlimitedSeconds!) } : {}),
+  };
 }
 
 /** DuckDB's share of a function of `memoryMb`, the /tmp it needs, and whether the process fits. */
@@ -154,85 +177,78 @@ function plan(needs: Needs, memoryMb: number, duckdbLimit?: number) {
   };
 }
 
-/** The sizing of `defaults`' function for each target size, from its measured points. */
-export function deriveSizing(
-  points: readonly ScalingPoint[],
-  defaults: LambdaFunction,
-  targets: readonly number[] = SIZING_TARGETS,
-): SizingRow[] {
-  if (points.length === 0) return [];
-  const limit = Math.max(...points.map((p) => p.limited.memoryLimitBytes));
-  const smallest = Math.min(...points.map((p) => p.rows));
-  const largest = Math.max(...points.map((p) => p.rows));
-  const incrementalPoints = points.filter((p) => p.incrementalSeconds !== undefined);
-  const unlimitedPoints = points.filter((p) => p.unlimitedSeconds !== undefined);
-  const rowAt = (rows: number): SizingRow => {
-    if (rows > MAX_EXTRAPOLATION * largest) {
-      return {
-        transactions: rows,
-        basis: 'not derived',
-        note: `over ${MAX_EXTRAPOLATION}× the largest size measured: run the bench with --sizes up to at least ${rows / MAX_EXTRAPOLATION / 1e6}m`,
-      };
-    }
-    const along = (pick: (p: ScalingPoint) => number, from: readonly ScalingPoint[] = points) =>
-      Math.max(0, scale(from.map((p) => ({ rows: p.rows, y: pick(p) })), rows));
-    const basis = points.some((p) => Math.abs(p.rows / rows - 1) < SAME_SIZE)
-      ? 'measured'
-      : rows > smallest && rows < largest
-        ? 'interpolated'
-        : 'extrapolated';
-    const needs = needsAt(points, rows);
+type Sized = Omit<SizingRow, 'transactions' | 'basis'>;
 
-    // The smallest function holding DuckDB at the measured limit, then larger while /tmp would not fit.
-    const processBytes = needs.unspilledRss > 0 ? needs.unspilledRss : limit + needs.beyondDuckDb;
-    let memoryMb = roundUp(Math.max(limit / DUCKDB_MEMORY_SHARE, processBytes / HEADROOM) / MIB, MEMORY_STEP_MB);
-    const duckdbLimitFor = (mb: number) => Math.min(DUCKDB_MEMORY_SHARE * mb * MIB, HEADROOM * mb * MIB - needs.beyondDuckDb);
-    while (memoryMb <= LAMBDA_MAX_MB && plan(needs, memoryMb, duckdbLimitFor(memoryMb)).ephemeralStorageMb > LAMBDA_MAX_STORAGE_MB) {
-      memoryMb += MEMORY_STEP_MB;
-    }
-    const duckdbBytes = duckdbLimitFor(memoryMb);
-    const { ephemeralStorageMb } = plan(needs, memoryMb, duckdbBytes);
-    const limitedSeconds = along((p) => p.limited.seconds);
-    const seconds = limitedSeconds * slowdownAt(memoryMb);
-    const measuredIncremental = incrementalPoints.length > 0 ? along((p) => p.incrementalSeconds!, incrementalPoints) : undefined;
-    const incrementalSeconds = measuredIncremental === undefined ? undefined : measuredIncremental * slowdownAt(memoryMb);
-    const holds = (planned: ReturnType<typeof plan>) => planned.fitsMemory && planned.ephemeralStorageMb <= defaults.ephemeralStorageMb;
-    const byDefault = plan(needs, defaults.memoryMb);
-    const defaultSlowdown = slowdownAt(defaults.memoryMb);
-    const unspilledByDefault = byDefault.spillBytes === 0 && unlimitedPoints.length > 0;
-    const defaultSeconds = (unspilledByDefault ? along((p) => p.unlimitedSeconds!, unlimitedPoints) : limitedSeconds) * defaultSlowdown;
-    const fitsLambda = memoryMb <= LAMBDA_MAX_MB;
-    const fast = seconds <= 0.75 * Math.min(defaults.timeoutSeconds, LAMBDA_TIMEOUT_SECONDS);
+/** The size of `defaults`' function a run needing `scaled` calls for, DuckDB having been measured at `limit`. */
+function sizeFor({ needs, limitedSeconds, incrementalSeconds: measuredIncremental, unlimitedSeconds }: Scaled, limit: number, defaults: LambdaFunction): Sized {
+  // The smallest function holding DuckDB at the measured limit, then larger while /tmp would not fit.
+  const processBytes = needs.unspilledRss > 0 ? needs.unspilledRss : limit + needs.beyondDuckDb;
+  let memoryMb = roundUp(Math.max(limit / DUCKDB_MEMORY_SHARE, processBytes / HEADROOM) / MIB, MEMORY_STEP_MB);
+  const duckdbLimitFor = (mb: number) => Math.min(DUCKDB_MEMORY_SHARE * mb * MIB, HEADROOM * mb * MIB - needs.beyondDuckDb);
+  while (memoryMb <= LAMBDA_MAX_MB && plan(needs, memoryMb, duckdbLimitFor(memoryMb)).ephemeralStorageMb > LAMBDA_MAX_STORAGE_MB) {
+    memoryMb += MEMORY_STEP_MB;
+  }
+  const duckdbBytes = duckdbLimitFor(memoryMb);
+  const { ephemeralStorageMb } = plan(needs, memoryMb, duckdbBytes);
+  const seconds = limitedSeconds * slowdownAt(memoryMb);
+  const incrementalSeconds = measuredIncremental === undefined ? undefined : measuredIncremental * slowdownAt(memoryMb);
+  const holds = (planned: ReturnType<typeof plan>) => planned.fitsMemory && planned.ephemeralStorageMb <= defaults.ephemeralStorageMb;
+  const byDefault = plan(needs, defaults.memoryMb);
+  const defaultSlowdown = slowdownAt(defaults.memoryMb);
+  const unspilledByDefault = byDefault.spillBytes === 0 && unlimitedSeconds !== undefined;
+  const defaultSeconds = (unspilledByDefault ? unlimitedSeconds : limitedSeconds) * defaultSlowdown;
+  const fitsLambda = memoryMb <= LAMBDA_MAX_MB;
+  const fast = seconds <= 0.75 * Math.min(defaults.timeoutSeconds, LAMBDA_TIMEOUT_SECONDS);
 
-    const notes: string[] = [];
-    if (!fitsLambda) notes.push('no Lambda size holds it: memory or /tmp above 10,240 MB');
-    if (fitsLambda && fast && !holds(byDefault)) {
-      const limited = plan(needs, defaults.memoryMb, duckdbLimitFor(defaults.memoryMb));
-      notes.push(
-        holds(limited)
-          ? `the default size holds it with a DuckDB memory limit of ${duckdbSize(duckdbLimitFor(defaults.memoryMb))} (${DUCKDB_MEMORY_SHARE * 100} % leaves too little for the rest)`
-          : 'set the memory and storage of this row',
-      );
-    }
-    if (!fast) notes.push("near or past the function's time limit");
-    const defaultHolds = holds(byDefault) && fast;
-    return {
-      transactions: rows,
-      basis,
-      ...(fitsLambda ? { memoryMb, ephemeralStorageMb } : {}),
-      ...(fitsLambda && duckdbBytes < DUCKDB_MEMORY_SHARE * memoryMb * MIB ? { duckdbMemoryLimit: duckdbSize(duckdbBytes) } : {}),
-      // These durations are for the recommended size: none where no size holds the run.
-      ...(fitsLambda ? { seconds } : {}),
-      ...(fitsLambda && incrementalSeconds !== undefined ? { incrementalSeconds } : {}),
-      fitsDefaultFunction: defaultHolds,
-      ...(defaultHolds ? { defaultFunctionSeconds: defaultSeconds } : {}),
-      ...(defaultHolds && measuredIncremental !== undefined
-        ? { defaultFunctionIncrementalSeconds: measuredIncremental * defaultSlowdown }
-        : {}),
-      ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
-    };
+  const notes: string[] = [];
+  if (!fitsLambda) notes.push('no Lambda size holds it: memory or /tmp above 10,240 MB');
+  if (fitsLambda && fast && !holds(byDefault)) {
+    const limited = plan(needs, defaults.memoryMb, duckdbLimitFor(defaults.memoryMb));
+    notes.push(
+      holds(limited)
+        ? `the default size holds it with a DuckDB memory limit of ${duckdbSize(duckdbLimitFor(defaults.memoryMb))} (${DUCKDB_MEMORY_SHARE * 100} % leaves too little for the rest)`
+        : 'set the memory and storage of this row',
+    );
+  }
+  if (!fast) notes.push("near or past the function's time limit");
+  const defaultHolds = holds(byDefault) && fast;
+  return {
+    ...(fitsLambda ? { memoryMb, ephemeralStorageMb } : {}),
+    ...(fitsLambda && duckdbBytes < DUCKDB_MEMORY_SHARE * memoryMb * MIB ? { duckdbMemoryLimit: duckdbSize(duckdbBytes) } : {}),
+    // These durations are for the recommended size: none where no size holds the run.
+    ...(fitsLambda ? { seconds } : {}),
+    ...(fitsLambda && incrementalSeconds !== undefined ? { incrementalSeconds } : {}),
+    fitsDefaultFunction: defaultHolds,
+    ...(defaultHolds ? { defaultFunctionSeconds: defaultSeconds } : {}),
+    ...(defaultHolds && measuredIncremental !== undefined
+      ? { defaultFunctionIncrementalSeconds: measuredIncremental * defaultSlowdown }
+      : {}),
+    ...(notes.length > 0 ? { note: notes.join('; ') } : {}),
   };
-  const held = largestHeldByDefault(rowAt, smallest, MAX_EXTRAPOLATION * largest);
+}
+
+/** The DuckDB limit every point was measured at (the bench runs them all at one `--memory-limit`). */
+function measuredLimit(points: readonly ScalingPoint[]): number {
+  return Math.max(...points.map((p) => p.limited.memoryLimitBytes));
+}
+
+/** Sizing rows for `targets` from `sizedAt`, with the largest size the default function holds added to rows it does not. */
+function rowsFor(
+  targets: readonly number[],
+  smallest: number,
+  largest: number,
+  basisAt: (rows: number) => SizingRow['basis'],
+  sizedAt: (rows: number) => Sized,
+): SizingRow[] {
+  const rowAt = (rows: number): SizingRow =>
+    rows > MAX_EXTRAPOLATION * largest
+      ? {
+          transactions: rows,
+          basis: 'not derived',
+          note: `over ${MAX_EXTRAPOLATION}× the largest size measured: run the bench with --sizes up to at least ${rows / MAX_EXTRAPOLATION / 1e6}m`,
+        }
+      : { transactions: rows, basis: basisAt(rows), ...sizedAt(rows) };
+  const held = largestHeldByDefault((rows) => rowAt(rows).fitsDefaultFunction === true, smallest, MAX_EXTRAPOLATION * largest);
   return targets.map((rows) => {
     const row = rowAt(rows);
     if (row.fitsDefaultFunction !== false || held === undefined) return row;
@@ -241,12 +257,125 @@ export function deriveSizing(
   });
 }
 
+/** Whether `rows` was measured in `points`, lies between them or beyond. */
+function basisIn(points: readonly ScalingPoint[], rows: number): SizingRow['basis'] {
+  const all = points.map((p) => p.rows);
+  if (all.some((measured) => Math.abs(measured / rows - 1) < SAME_SIZE)) return 'measured';
+  return rows > Math.min(...all) && rows < Math.max(...all) ? 'interpolated' : 'extrapolated';
+}
+
+/** The sizing of `defaults`' function for each target size, from its measured points. */
+export function deriveSizing(
+  points: readonly ScalingPoint[],
+  defaults: LambdaFunction,
+  targets: readonly number[] = SIZING_TARGETS,
+): SizingRow[] {
+  if (points.length === 0) return [];
+  const limit = measuredLimit(points);
+  const rows = points.map((p) => p.rows);
+  return rowsFor(targets, Math.min(...rows), Math.max(...rows), (at) => basisIn(points, at), (at) => sizeFor(scaledAt(points, at), limit, defaults));
+}
+
+/** One bench run's measured points: a data profile, named for the sizing's notes. */
+export interface Profile {
+  readonly label: string;
+  readonly points: readonly ScalingPoint[];
+}
+
+/** Customers per transaction over a profile's samples. */
+export function customersPerTransaction({ label, points }: Profile): number {
+  const customers = points.map((p) => p.customers);
+  if (points.length === 0 || customers.some((c) => c === undefined)) throw new Error(`${label}: its measured points do not give their customers`);
+  return customers.reduce((a, b) => a! + b!, 0)! / points.reduce((a, p) => a + p.rows, 0);
+}
+
+/** A lake's sizing blended from the two profiles whose customers per transaction enclose the lake's. */
+export interface CustomerSizing {
+  readonly row: SizingRow;
+  /** The profiles blended: one when the lake's customers are at or below the fewest measured. */
+  readonly profiles: readonly Profile[];
+  /** How far the lake's customers per transaction lie from the first profile's to the second's (0 with one). */
+  readonly weight: number;
+}
+
+/**
+ * The sizing for a lake of `transactions` with `customers`, from the profiles measured up to at least
+ * 1 ÷ MAX_EXTRAPOLATION of its size (all of them when none is). The two enclosing the lake's customers
+ * per transaction are scaled along their transactions as deriveSizing does; what the run needs and
+ * takes is then taken linearly in customers between them (the state, the marts and the CLV forecasts
+ * are per customer). Fewer customers than any profile: that profile's sizing, an upper bound; more than
+ * all: none, since a straight line says little past what was measured.
+ */
+export function deriveSizingByCustomers(
+  profiles: readonly Profile[],
+  { transactions, customers }: { readonly transactions: number; readonly customers: number },
+  defaults: LambdaFunction,
+): CustomerSizing {
+  const perTransaction = customers / transactions;
+  const reaching = profiles.filter((p) => MAX_EXTRAPOLATION * Math.max(...p.points.map((point) => point.rows)) >= transactions);
+  const byRatio = [...(reaching.length > 0 ? reaching : profiles)].sort((a, b) => customersPerTransaction(a) - customersPerTransaction(b));
+  if (byRatio.length === 0) throw new Error('no bench run to size from');
+  const most = byRatio.at(-1)!;
+  if (perTransaction > customersPerTransaction(most) * (1 + SAME_SIZE)) {
+    throw new Error(
+      `${(1 / perTransaction).toFixed(1)} transactions per customer is fewer than any bench run measured ` +
+        `(the fewest: ~${(1 / customersPerTransaction(most)).toFixed(1)}, ${most.label}); ` +
+        'measure such data first with `npm run bench -- --months N`, fewer months giving fewer transactions per customer',
+    );
+  }
+  const same = byRatio.find((profile) => Math.abs(customersPerTransaction(profile) / perTransaction - 1) < SAME_SIZE);
+  const upper = byRatio.findIndex((profile) => customersPerTransaction(profile) >= perTransaction);
+  const blended = same ? [same] : upper === 0 ? [byRatio[0]!] : [byRatio[upper - 1]!, byRatio[upper]!];
+  const [first, second] = blended;
+  const weight =
+    second === undefined
+      ? 0
+      : (perTransaction - customersPerTransaction(first!)) / (customersPerTransaction(second) - customersPerTransaction(first!));
+  const limits = new Set(blended.map((profile) => measuredLimit(profile.points)));
+  if (limits.size > 1) throw new Error(`${blended.map((p) => p.label).join(' and ')} were measured at different DuckDB memory limits`);
+  const [limit] = limits;
+  const scaledFor = (rows: number) => {
+    const [a, b] = blended.map((profile) => scaledAt(profile.points, rows));
+    return b === undefined ? a! : blend(a!, b, weight);
+  };
+  const basisAt = (rows: number): SizingRow['basis'] => {
+    const each = blended.map((profile) => basisIn(profile.points, rows));
+    if (each.includes('extrapolated')) return 'extrapolated';
+    return each.every((basis) => basis === 'measured') && second === undefined ? 'measured' : 'interpolated';
+  };
+  const smallest = Math.max(...blended.map((profile) => Math.min(...profile.points.map((p) => p.rows))));
+  const largest = Math.min(...blended.map((profile) => Math.max(...profile.points.map((p) => p.rows))));
+  const [row] = rowsFor([transactions], smallest, largest, basisAt, (rows) => sizeFor(scaledFor(rows), limit!, defaults));
+  return { row: row!, profiles: blended, weight };
+}
+
+/** What `a` gives plus `weight` of the way to what `b` gives. */
+function blend(a: Scaled, b: Scaled, weight: number): Scaled {
+  if (a.needs.unspilledRss > 0 !== b.needs.unspilledRss > 0) {
+    throw new Error('cannot blend a profile whose memory-limited runs spilled with one whose runs never did');
+  }
+  const mix = (x: number, y: number) => x + (y - x) * weight;
+  const mixOptional = (x: number | undefined, y: number | undefined) => (x === undefined || y === undefined ? undefined : mix(x, y));
+  const incrementalSeconds = mixOptional(a.incrementalSeconds, b.incrementalSeconds);
+  const unlimitedSeconds = mixOptional(a.unlimitedSeconds, b.unlimitedSeconds);
+  return {
+    needs: {
+      beyondDuckDb: mix(a.needs.beyondDuckDb, b.needs.beyondDuckDb),
+      duckdb: mix(a.needs.duckdb, b.needs.duckdb),
+      unspilledRss: mix(a.needs.unspilledRss, b.needs.unspilledRss),
+      storedBytes: mix(a.needs.storedBytes, b.needs.storedBytes),
+    },
+    limitedSeconds: mix(a.limitedSeconds, b.limitedSeconds),
+    ...(incrementalSeconds === undefined ? {} : { incrementalSeconds }),
+    ...(unlimitedSeconds === undefined ? {} : { unlimitedSeconds }),
+  };
+}
+
 /**
  * The largest size (to two significant digits, rounded down) the default function holds, found by
  * bisection between the sizes derived; undefined when it holds none of them or all of them.
  */
-function largestHeldByDefault(rowAt: (rows: number) => SizingRow, from: number, to: number): number | undefined {
-  const holds = (rows: number) => rowAt(rows).fitsDefaultFunction === true;
+function largestHeldByDefault(holds: (rows: number) => boolean, from: number, to: number): number | undefined {
   if (!holds(from) || holds(to)) return undefined;
   let [low, high] = [from, to];
   while (high - low > from / 100) {
@@ -259,6 +388,6 @@ function largestHeldByDefault(rowAt: (rows: number) => SizingRow, from: number, 
 }
 
 /** A transaction count as the notes give it: 31M, 2.5M, 800k. */
-function formatRows(rows: number): string {
+export function formatRows(rows: number): string {
   return rows >= 1e6 ? `${rows / 1e6}M` : `${rows / 1e3}k`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveSizing, scale, type ScalingPoint } from '../../bench/sizing.ts';
+import { deriveSizing, deriveSizingByCustomers, scale, type Profile, type ScalingPoint } from '../../bench/sizing.ts';
 import { FUNCTION_DEFAULTS } from '../../infra/config.ts';
 
 const TRANSFORM = FUNCTION_DEFAULTS.transform;
@@ -116,5 +116,85 @@ describe('deriveSizing', () => {
     // spills once 1.125 + 3.655k GB passes 2.208 GB (k > 0.2963), and then 1.5 × (0.615 + 2.485k + spill)
     // GB stays within 4,096 MiB up to k = 3.3312 / 6.14 = 0.5425, 31.7M rows: "about 31M".
     expect(fiftyMillion?.note).toBe('set the memory and storage of this row; the default size holds up to about 31M transactions');
+  });
+});
+
+describe('deriveSizingByCustomers', () => {
+  /** Ten transactions per customer: spilledAt10M. */
+  const tenPerCustomer: Profile = { label: 'ten.json', points: [{ ...spilledAt10M, customers: 1e6 }] };
+  /** 3.3 per customer: more memory outside DuckDB, more for DuckDB, more on /tmp, slower. */
+  const threePerCustomer: Profile = {
+    label: 'three.json',
+    points: [
+      {
+        rows: 10e6,
+        customers: 3e6,
+        storedBytes: 0.9e9,
+        incrementalSeconds: 15,
+        unlimitedSeconds: 24,
+        limited: { memoryLimitBytes: 1e9, seconds: 40, maxRssBytes: 2.1e9, peakSpillBytes: 3e9 },
+      },
+    ],
+  };
+  const both = [threePerCustomer, tenPerCustomer];
+
+  it("gives a profile's own sizing for a lake of its customers per transaction", () => {
+    const sizing = deriveSizingByCustomers(both, { transactions: 10e6, customers: 1e6 }, TRANSFORM);
+    expect(sizing.profiles.map((p) => p.label)).toEqual(['ten.json']);
+    expect([sizing.row]).toEqual(deriveSizing(tenPerCustomer.points, TRANSFORM, [10e6]));
+  });
+
+  it('blends the two enclosing profiles linearly in customers, sized by hand', () => {
+    // 2M customers of 10M transactions: halfway from 1M to 3M.
+    const sizing = deriveSizingByCustomers(both, { transactions: 10e6, customers: 2e6 }, TRANSFORM);
+    expect(sizing.profiles.map((p) => p.label)).toEqual(['ten.json', 'three.json']);
+    expect(sizing.weight).toBeCloseTo(0.5, 12);
+    const { row } = sizing;
+    // Halfway: 0.8 GB outside DuckDB, DuckDB wants 3 GB, 0.7 GB stored, 30 s limited, 10 s daily, 18 s unlimited.
+    // The process needs 1 + 0.8 GB within 85 %: 2,019.6 MiB → 2,048 MB.
+    expect(row?.basis).toBe('interpolated');
+    expect(row?.memoryMb).toBe(2048);
+    // 85 % of 2,048 MiB less 0.8 GB is 1,025,361,100 B, below 70 % (1,503,238,554 B).
+    expect(row?.duckdbMemoryLimit).toBe('1.0GB');
+    // Spill 3e9 − 1,025,361,100 B; 1.5 × (0.7e9 + spill) = 3,826.1 MiB → 4,096 in 512 MB steps.
+    expect(row?.ephemeralStorageMb).toBe(4096);
+    expect(row?.seconds).toBeCloseTo((30 * 2 * 1769) / 2048, 9);
+    expect(row?.incrementalSeconds).toBeCloseTo((10 * 2 * 1769) / 2048, 9);
+    // The default function gives DuckDB 7.5 GB, more than the 3 GB it wants: the unlimited times, unscaled.
+    expect(row?.fitsDefaultFunction).toBe(true);
+    expect(row?.defaultFunctionSeconds).toBeCloseTo(18, 9);
+    expect(row?.defaultFunctionIncrementalSeconds).toBeCloseTo(10, 9);
+  });
+
+  it('takes the profile with the fewest customers alone for a lake with fewer, and refuses more than any measured', () => {
+    const fewer = deriveSizingByCustomers(both, { transactions: 10e6, customers: 0.2e6 }, TRANSFORM);
+    expect(fewer.profiles.map((p) => p.label)).toEqual(['ten.json']);
+    expect(fewer.row.memoryMb).toBe(1792);
+    expect(() => deriveSizingByCustomers(both, { transactions: 10e6, customers: 5e6 }, TRANSFORM)).toThrow(
+      /2\.0 transactions per customer is fewer than any bench run measured \(the fewest: ~3\.3, three\.json\).*--months/,
+    );
+  });
+
+  it('refuses profiles measured at different DuckDB limits', () => {
+    const otherLimit: Profile = {
+      ...threePerCustomer,
+      points: threePerCustomer.points.map((p) => ({ ...p, limited: { ...p.limited, memoryLimitBytes: 2e9 } })),
+    };
+    expect(() => deriveSizingByCustomers([tenPerCustomer, otherLimit], { transactions: 10e6, customers: 2e6 }, TRANSFORM)).toThrow(
+      /different DuckDB memory limits/,
+    );
+  });
+
+  it('blends only the profiles measured up to at least half the lake, and all of them when none is', () => {
+    // A 5-per-customer run measured at 1M only, between the two: it does not reach a 10M lake.
+    const small: Profile = { label: 'small.json', points: [{ ...spilledAt10M, rows: 1e6, customers: 0.2e6 }] };
+    const sizing = deriveSizingByCustomers([...both, small], { transactions: 10e6, customers: 2e6 }, TRANSFORM);
+    expect(sizing.profiles.map((p) => p.label)).toEqual(['ten.json', 'three.json']);
+    expect(deriveSizingByCustomers([...both, small], { transactions: 2e6, customers: 0.3e6 }, TRANSFORM).profiles.map((p) => p.label)).toEqual([
+      'ten.json',
+      'small.json',
+    ]);
+    const beyond = deriveSizingByCustomers(both, { transactions: 25e6, customers: 5e6 }, TRANSFORM);
+    expect(beyond.row.basis).toBe('not derived');
   });
 });

@@ -1,0 +1,118 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { LambdaCheck } from '../../bench/lambda-check.ts';
+import { newestRunPerProfile, sizeForLake, type MeasuredProfile } from '../../bench/size-for.ts';
+import type { ScalingPoint } from '../../bench/sizing.ts';
+
+const MIB = 2 ** 20;
+
+/** 10M transactions of 1M customers that spilled 1 GB under a 1 GB limit: the transform derives 1,792 MB (sizing.test.ts). */
+const transformAt10M: ScalingPoint = {
+  rows: 10e6,
+  customers: 1e6,
+  storedBytes: 0.5e9,
+  incrementalSeconds: 5,
+  unlimitedSeconds: 12,
+  limited: { memoryLimitBytes: 1e9, seconds: 20, maxRssBytes: 1.5e9, peakSpillBytes: 1e9 },
+};
+
+/** The sizing check of that size: killed at the derived 1,792 MB, held at 2,048 MB. */
+const checkAt10M: LambdaCheck = {
+  machineCores: 2,
+  sizes: [
+    {
+      date: '2026-11-23',
+      commit: 'abc1234',
+      transactions: 10e6,
+      rows: 10e6,
+      skipped: [],
+      jobs: [
+        {
+          job: 'full transform',
+          derivedMemoryMb: 1792,
+          attempts: [
+            { memoryMb: 1792, cpuShare: 1, duckdbMemoryLimit: '1.0GB', completed: false, error: 'killed', peakGroupBytes: 1792 * MIB },
+            { memoryMb: 2048, cpuShare: 1.2, duckdbMemoryLimit: '1.0GB', completed: true, maxRssBytes: 0.8 * 2048 * MIB, peakGroupBytes: 0 },
+          ],
+        },
+      ],
+    },
+  ],
+};
+
+const profile = (fields: Partial<MeasuredProfile> = {}): MeasuredProfile => ({
+  path: 'bench/results/2026-11-23.json',
+  commit: 'abc1234',
+  transform: [transformAt10M],
+  ingest: [],
+  ...fields,
+});
+
+describe('sizeForLake', () => {
+  it('deploys the memory the sizing check needed beyond the derived size, and says why', () => {
+    const text = sizeForLake([profile({ lambdaCheck: checkAt10M })], { transactions: 10e6, customers: 1e6 });
+    expect(text).toContain('From 2026-11-23.json (~10.0 per customer).');
+    expect(text).toContain('memory: 2,048 MB (derived 1,792 MB, grown 14 %');
+    expect(text).toContain('check: 10M in 2026-11-23.json, full transform: needed 2,048 MB where 1,792 MB was derived');
+    // Storage and DuckDB limit as derived by hand in sizing.test.ts: 2,048 MB and 1.0GB.
+    expect(text).toContain('cdk.json context, lambda.transform: {"memoryMb":2048,"ephemeralStorageMb":2048,"duckdbMemoryLimit":"1.0GB"}');
+    expect(text).toContain('Ingest function: give --largest-file');
+  });
+
+  it('keeps the derived memory of a run never checked and says how to check it', () => {
+    const text = sizeForLake([profile()], { transactions: 10e6, customers: 1e6 });
+    expect(text).toContain('memory: 1,792 MB\n');
+    expect(text).toContain('2026-11-23.json: not checked (npm run bench -- --check-lambda bench/results/2026-11-23.json)');
+    expect(text).toContain('"memoryMb":1792');
+  });
+
+  it('blends two runs of different transactions per customer, naming both and the code each measured', () => {
+    // 3.3 transactions per customer: sizing.test.ts's second profile.
+    const customerHeavy = profile({
+      path: 'bench/results/2026-11-23-3months.json',
+      commit: 'def5678',
+      transform: [
+        {
+          rows: 10e6,
+          customers: 3e6,
+          storedBytes: 0.9e9,
+          incrementalSeconds: 15,
+          unlimitedSeconds: 24,
+          limited: { memoryLimitBytes: 1e9, seconds: 40, maxRssBytes: 2.1e9, peakSpillBytes: 3e9 },
+        },
+      ],
+    });
+    const text = sizeForLake([customerHeavy, profile()], { transactions: 10e6, customers: 2e6 });
+    expect(text).toContain(
+      'Between 2026-11-23.json (~10.0 per customer) and 2026-11-23-3months.json (~3.3 per customer): 50 % of the way in customers. ' +
+        'They measured different code (abc1234, def5678).',
+    );
+    // Halfway, as sizing.test.ts derives by hand: 2,048 MB, 4,096 MB of /tmp, DuckDB limited to 1.0GB.
+    expect(text).toContain('cdk.json context, lambda.transform: {"memoryMb":2048,"ephemeralStorageMb":4096,"duckdbMemoryLimit":"1.0GB"}');
+  });
+
+  it('refuses more customers than transactions', () => {
+    expect(() => sizeForLake([profile()], { transactions: 10e6, customers: 11e6 })).toThrow(/--customers must be at least 1 and at most/);
+  });
+});
+
+describe('newestRunPerProfile', () => {
+  let folder: string | undefined;
+  afterEach(async () => {
+    if (folder) await rm(folder, { recursive: true, force: true });
+  });
+
+  it('takes the newest saved run of each sample history and ignores other result files', async () => {
+    folder = await mkdtemp(join(tmpdir(), 'size-for-'));
+    const saved = { results: [], sizing: [] };
+    await writeFile(join(folder, '2026-11-22.json'), JSON.stringify(saved));
+    await writeFile(join(folder, '2026-11-23.json'), JSON.stringify({ ...saved, months: 24 }));
+    await writeFile(join(folder, '2026-11-21-3months.json'), JSON.stringify({ ...saved, months: 3 }));
+    await writeFile(join(folder, '2026-11-23-200m-lambda-defaults.json'), JSON.stringify({ months: 7 }));
+    await writeFile(join(folder, '2026-11-23.md'), '');
+    const runs = await newestRunPerProfile(folder);
+    expect(runs.map((run) => basename(run.path)).sort()).toEqual(['2026-11-21-3months.json', '2026-11-23.json']);
+  });
+});
