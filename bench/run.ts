@@ -38,7 +38,7 @@ import { functionCgroup } from './cgroup.ts';
 import { failureSummary, measureInChild } from './child.ts';
 import { sizingOf } from './points.ts';
 import { measuredProfile, newestRunPerProfile, sizeForLake } from './size-for.ts';
-import { checkSize, type CheckDeps, type LambdaCheck, type SizeCheck } from './lambda-check.ts';
+import { checkSize, checksBesides, type CheckDeps, type LambdaCheck, type SizeCheck } from './lambda-check.ts';
 import {
   lambdaCheckMarkdown,
   median,
@@ -232,7 +232,7 @@ async function checkLambda(jsonPath: string, sizes: readonly number[] | undefine
     await rm(scratch, { recursive: true, force: true });
   }
   // Sizes checked before and not now keep their check.
-  const kept = saved.lambdaCheck?.sizes.filter((size) => !checked.some((c) => c.transactions === size.transactions)) ?? [];
+  const kept = checksBesides(saved.lambdaCheck, checked.map((c) => c.transactions));
   const lambdaCheck: LambdaCheck = {
     machineCores: cores,
     sizes: [...kept, ...checked].sort((a, b) => a.transactions - b.transactions),
@@ -434,6 +434,8 @@ async function main(): Promise<void> {
   const measuredSizes = new Set(results.map((r) => r.rows));
   const allResults = [...(addTo?.results.filter((r) => !measuredSizes.has(r.rows)) ?? []), ...results].sort((a, b) => a.rows - b.rows);
   const date = addTo?.date ?? new Date().toISOString().slice(0, 10);
+  // The saved run's sizing checks stay, but for sizes measured again: those no longer match their runs.
+  const keptChecks = checksBesides(addTo?.lambdaCheck, results.map((r) => r.rows));
   const report: BenchReport = {
     date,
     machine: { ...machine, ...(codeAtEnd === machine.commit ? {} : { commitAtEnd: codeAtEnd }) },
@@ -445,6 +447,7 @@ async function main(): Promise<void> {
     maxLoadAverage: Math.max(...loads, addTo?.maxLoadAverage ?? 0),
     results: allResults,
     ...sizingOf(allResults),
+    ...(keptChecks.length > 0 ? { lambdaCheck: { machineCores: addTo!.lambdaCheck!.machineCores, sizes: keptChecks } } : {}),
   };
   const markdown = renderMarkdown(report);
   console.log(markdown);

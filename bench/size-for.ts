@@ -175,7 +175,10 @@ function blendLine(sizing: CustomerSizing, runs: readonly MeasuredProfile[], lak
 
 /** The sizing for `lake` from saved runs of different transactions per customer, as text. */
 export function sizeForLake(runs: readonly MeasuredProfile[], lake: Lake): string {
-  if (!(lake.customers > 0 && lake.customers <= lake.transactions)) {
+  if (!(lake.transactions >= 1) || (lake.largestFile !== undefined && !(lake.largestFile >= 1))) {
+    throw new Error('--size-for and --largest-file must be at least 1 transaction');
+  }
+  if (!(lake.customers >= 1 && lake.customers <= lake.transactions)) {
     throw new Error(`--customers must be at least 1 and at most the transactions (${lake.transactions}), got ${lake.customers}`);
   }
   const names = runs.map((run) => basename(run.path));
@@ -189,9 +192,9 @@ export function sizeForLake(runs: readonly MeasuredProfile[], lake: Lake): strin
   const lines = [
     `A lake of ${formatCount(lake.transactions)} transactions and ${formatCount(lake.customers)} customers ` +
       `(${(lake.transactions / lake.customers).toFixed(1)} transactions per customer).`,
-    blendLine(transform, runsOf(transform), lake),
     '',
     'Transform function:',
+    `  ${blendLine(transform, runsOf(transform), lake)}`,
     ...functionLines('transform', FUNCTION_DEFAULTS.transform, transformRow, checkedShortfall(runsOf(transform), ['full transform', 'daily transform'], lake.transactions), [
       { label: 'full rebuild', recommended: transformRow.seconds, onDefault: transformRow.defaultFunctionSeconds },
       { label: 'daily run (1 % new)', recommended: transformRow.incrementalSeconds, onDefault: transformRow.defaultFunctionIncrementalSeconds },
@@ -210,6 +213,7 @@ export function sizeForLake(runs: readonly MeasuredProfile[], lake: Lake): strin
     const ingestRow = ingest.row;
     lines.push(
       `Ingest function, for a file of ${formatCount(lake.largestFile)} transactions:`,
+      `  ${blendLine(ingest, runsOf(ingest), lake)}`,
       ...functionLines('ingest', FUNCTION_DEFAULTS.ingest, ingestRow, checkedShortfall(runsOf(ingest), ['ingest'], lake.largestFile), [
         { label: 'ingest', recommended: ingestRow.seconds, onDefault: ingestRow.defaultFunctionSeconds },
       ]),

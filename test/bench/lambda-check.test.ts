@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkSize, nextMemoryMb, type EmulatedRun, type LambdaCheck } from '../../bench/lambda-check.ts';
+import { checkSize, checksBesides, nextMemoryMb, type EmulatedRun, type LambdaCheck, type SizeCheck } from '../../bench/lambda-check.ts';
 import type { MeasureRequest } from '../../bench/measure.ts';
 import { lambdaCheckMarkdown, sizingMarkdown } from '../../bench/report.ts';
 import type { SizingRow } from '../../bench/sizing.ts';
@@ -28,6 +28,19 @@ describe('nextMemoryMb', () => {
 
   it('stops at the largest Lambda size', () => {
     expect(nextMemoryMb(run(10_240, { completed: false, error: 'killed' }))).toBeUndefined();
+  });
+});
+
+describe('checksBesides', () => {
+  const sizeCheck = (transactions: number): SizeCheck => ({ date: '2026-11-23', commit: 'abc1234', transactions, rows: transactions, jobs: [], skipped: [] });
+  const saved: LambdaCheck = { machineCores: 2, sizes: [sizeCheck(10e6), sizeCheck(50e6)] };
+
+  it('keeps the checks of sizes not measured or checked again, matching sizes within 5 %', () => {
+    // A 50M sample has 49,479,170 rows: measuring it again replaces the 50M check.
+    expect(checksBesides(saved, [49_479_170]).map((c) => c.transactions)).toEqual([10e6]);
+    expect(checksBesides(saved, [100e6]).map((c) => c.transactions)).toEqual([10e6, 50e6]);
+    expect(checksBesides(saved, [10e6, 50e6])).toEqual([]);
+    expect(checksBesides(undefined, [10e6])).toEqual([]);
   });
 });
 
