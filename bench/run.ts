@@ -2,7 +2,9 @@
  * The benchmark: `npm run bench -- [--sizes 1m,10m] [--repeat N] [--memory-limit 1GB|off] [--new-share 0.01]
  * [--seed 1] [--months 24] [--baseline-only] [--add-to bench/results/<date>.json]`, or `-- --render bench/results/<date>.json`
  * to rewrite a saved run's Markdown and sizing without measuring, or `-- --check-lambda bench/results/<date>.json
- * [--sizes 10m]` to run that sizing in function-sized control groups (Linux, root; bench/lambda-check.ts). `--add-to` measures the sizes given and
+ * [--sizes 10m]` to run that sizing in function-sized control groups (Linux, root; bench/lambda-check.ts), or
+ * `-- --size-for 30m --customers 5m [--largest-file 2m] [--from a.json,b.json]` to size the functions for one lake
+ * from saved runs (bench/size-for.ts). `--add-to` measures the sizes given and
  * merges them into a saved run of the same code and settings (e.g. a slow 100M after 1m,10m,50m). Sizes are transactions (k and m suffixes; 50m works, it is just slow).
  * `--months` sets the samples' history: the default 24 give about 10 transactions per customer, 3 about 3.5
  * (customer-heavy data); a run of other than 24 months is saved as bench/results/<date>-<N>months.{json,md}.
