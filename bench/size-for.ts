@@ -82,12 +82,15 @@ interface CheckedShortfall {
   readonly evidence: readonly string[];
   /** Whether some job held at no size tried, so the shortfall is a lower bound. */
   readonly unresolved: boolean;
+  /** Per job, each check's time at the derived memory over the table's estimate for it. */
+  readonly durationRatios: ReadonlyMap<CheckedJob, readonly number[]>;
 }
 
 function checkedShortfall(runs: readonly MeasuredProfile[], jobs: readonly CheckedJob[], rows: number): CheckedShortfall {
   let ratio = 1;
   let unresolved = false;
   const evidence: string[] = [];
+  const durationRatios = new Map<CheckedJob, number[]>();
   for (const { path, lambdaCheck } of runs) {
     if (lambdaCheck === undefined) {
       evidence.push(`${basename(path)}: not checked (npm run bench -- --check-lambda ${path})`);
@@ -99,6 +102,10 @@ function checkedShortfall(runs: readonly MeasuredProfile[], jobs: readonly Check
     const above = Math.min(...sizes.filter((size) => size >= rows * (1 - SAME_SIZE)));
     for (const { transactions, job } of checks.filter((c) => c.transactions === below || c.transactions === above)) {
       const where = `${formatRows(transactions)} in ${basename(path)}, ${job.job}`;
+      const atDerived = job.attempts[0];
+      if (atDerived?.completed && atDerived.seconds !== undefined && job.estimateSeconds !== undefined) {
+        durationRatios.set(job.job, [...(durationRatios.get(job.job) ?? []), atDerived.seconds / job.estimateSeconds]);
+      }
       const heldAt = job.attempts.find(heldWithinMargin);
       if (!heldAt) {
         unresolved = true;
@@ -109,9 +116,13 @@ function checkedShortfall(runs: readonly MeasuredProfile[], jobs: readonly Check
       }
     }
   }
-  return { ratio, evidence, unresolved };
+  return { ratio, evidence, unresolved, durationRatios };
 }
 
+const ratioRange = (ratios: readonly number[]) => {
+  const [low, high] = [Math.min(...ratios), Math.max(...ratios)].map((r) => `${r.toFixed(1)}×`);
+  return low === high ? low : `${low}-${high}`;
+};
 const perCustomer = (profile: Profile) => `~${(1 / customersPerTransaction(profile)).toFixed(1)}`;
 const seconds = (value: number | undefined) => (value === undefined ? '—' : `${value < 10 ? value.toFixed(1) : Math.round(value)} s`);
 
@@ -121,7 +132,7 @@ function functionLines(
   fn: LambdaFunction,
   row: SizingRow,
   shortfall: CheckedShortfall,
-  durations: readonly { readonly label: string; readonly recommended?: number; readonly onDefault?: number }[],
+  durations: readonly { readonly label: string; readonly job: CheckedJob; readonly recommended?: number; readonly onDefault?: number }[],
 ): string[] {
   const lines: string[] = [];
   if (row.memoryMb === undefined || row.ephemeralStorageMb === undefined) {
@@ -143,7 +154,11 @@ function functionLines(
     `  DuckDB memory limit: ${row.duckdbMemoryLimit ?? `the function's default (${DUCKDB_MEMORY_SHARE * 100} % of its memory)`}`,
   );
   lines.push(`  ephemeral storage: ${formatCount(row.ephemeralStorageMb)} MB`);
-  for (const d of durations) lines.push(`  ${d.label}: ${seconds(d.recommended)}`);
+  for (const d of durations) {
+    const ratios = shortfall.durationRatios.get(d.job) ?? [];
+    const range = ratios.length === 0 ? '' : ` (the sizing check took ${ratioRange(ratios)} the estimate at the nearest sizes it ran)`;
+    lines.push(`  ${d.label}: ${seconds(d.recommended)}${range}`);
+  }
   lines.push(
     `  the default function (${formatCount(fn.memoryMb)} MB, /tmp ${formatCount(fn.ephemeralStorageMb)} MB): ` +
       (row.fitsDefaultFunction
@@ -196,8 +211,8 @@ export function sizeForLake(runs: readonly MeasuredProfile[], lake: Lake): strin
     'Transform function:',
     `  ${blendLine(transform, runsOf(transform), lake)}`,
     ...functionLines('transform', FUNCTION_DEFAULTS.transform, transformRow, checkedShortfall(runsOf(transform), ['full transform', 'daily transform'], lake.transactions), [
-      { label: 'full rebuild', recommended: transformRow.seconds, onDefault: transformRow.defaultFunctionSeconds },
-      { label: 'daily run (1 % new)', recommended: transformRow.incrementalSeconds, onDefault: transformRow.defaultFunctionIncrementalSeconds },
+      { label: 'full rebuild', job: 'full transform', recommended: transformRow.seconds, onDefault: transformRow.defaultFunctionSeconds },
+      { label: 'daily run (1 % new)', job: 'daily transform', recommended: transformRow.incrementalSeconds, onDefault: transformRow.defaultFunctionIncrementalSeconds },
     ]),
     '',
   ];
@@ -215,7 +230,7 @@ export function sizeForLake(runs: readonly MeasuredProfile[], lake: Lake): strin
       `Ingest function, for a file of ${formatCount(lake.largestFile)} transactions:`,
       `  ${blendLine(ingest, runsOf(ingest), lake)}`,
       ...functionLines('ingest', FUNCTION_DEFAULTS.ingest, ingestRow, checkedShortfall(runsOf(ingest), ['ingest'], lake.largestFile), [
-        { label: 'ingest', recommended: ingestRow.seconds, onDefault: ingestRow.defaultFunctionSeconds },
+        { label: 'ingest', job: 'ingest', recommended: ingestRow.seconds, onDefault: ingestRow.defaultFunctionSeconds },
       ]),
     );
   }

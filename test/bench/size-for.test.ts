@@ -18,7 +18,7 @@ const transformAt10M: ScalingPoint = {
   limited: { memoryLimitBytes: 1e9, seconds: 20, maxRssBytes: 1.5e9, peakSpillBytes: 1e9 },
 };
 
-/** The sizing check of that size: killed at the derived 1,792 MB, held at 2,048 MB. */
+/** The sizing check of that size: the full transform killed at the derived 1,792 MB and held at 2,048 MB; the daily one held, 1.2× its estimate. */
 const checkAt10M: LambdaCheck = {
   machineCores: 2,
   sizes: [
@@ -35,6 +35,14 @@ const checkAt10M: LambdaCheck = {
           attempts: [
             { memoryMb: 1792, cpuShare: 1, duckdbMemoryLimit: '1.0GB', completed: false, error: 'killed', peakGroupBytes: 1792 * MIB },
             { memoryMb: 2048, cpuShare: 1.2, duckdbMemoryLimit: '1.0GB', completed: true, maxRssBytes: 0.8 * 2048 * MIB, peakGroupBytes: 0 },
+          ],
+        },
+        {
+          job: 'daily transform',
+          derivedMemoryMb: 1792,
+          estimateSeconds: 10,
+          attempts: [
+            { memoryMb: 1792, cpuShare: 1, duckdbMemoryLimit: '1.0GB', completed: true, seconds: 12, maxRssBytes: 0.5 * 1792 * MIB, peakGroupBytes: 0 },
           ],
         },
       ],
@@ -59,6 +67,10 @@ describe('sizeForLake', () => {
     // Storage and DuckDB limit as derived by hand in sizing.test.ts: 2,048 MB and 1.0GB.
     expect(text).toContain('cdk.json context, lambda.transform: {"memoryMb":2048,"ephemeralStorageMb":2048,"duckdbMemoryLimit":"1.0GB"}');
     expect(text).toContain('Ingest function: give --largest-file');
+    // 5 s measured daily on 2 cores, scaled by 2 × 1,769 / 1,792; its check took 12 s for an estimate of 10.
+    expect(text).toContain('daily run (1 % new): 9.9 s (the sizing check took 1.2× the estimate at the nearest sizes it ran)');
+    // The full transform's check has no time at the derived size (killed there): no ratio.
+    expect(text).toContain('full rebuild: 39 s\n');
   });
 
   it('keeps the derived memory of a run never checked and says how to check it', () => {
