@@ -4,19 +4,9 @@ import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LambdaCheck } from '../../bench/lambda-check.ts';
 import { newestRunPerProfile, sizeForLake, type MeasuredProfile } from '../../bench/size-for.ts';
-import type { ScalingPoint } from '../../bench/sizing.ts';
+import { customerHeavyAt10M, spilledAt10M } from '../support/scaling-points.ts';
 
 const MIB = 2 ** 20;
-
-/** 10M transactions of 1M customers that spilled 1 GB under a 1 GB limit: the transform derives 1,792 MB (sizing.test.ts). */
-const transformAt10M: ScalingPoint = {
-  rows: 10e6,
-  customers: 1e6,
-  storedBytes: 0.5e9,
-  incrementalSeconds: 5,
-  unlimitedSeconds: 12,
-  limited: { memoryLimitBytes: 1e9, seconds: 20, maxRssBytes: 1.5e9, peakSpillBytes: 1e9 },
-};
 
 /** The sizing check of that size: the full transform killed at the derived 1,792 MB and held at 2,048 MB; the daily one held, 1.2× its estimate. */
 const checkAt10M: LambdaCheck = {
@@ -53,7 +43,7 @@ const checkAt10M: LambdaCheck = {
 const profile = (fields: Partial<MeasuredProfile> = {}): MeasuredProfile => ({
   path: 'bench/results/2026-11-23.json',
   commit: 'abc1234',
-  transform: [transformAt10M],
+  transform: [spilledAt10M],
   ingest: [],
   ...fields,
 });
@@ -81,21 +71,7 @@ describe('sizeForLake', () => {
   });
 
   it('blends two runs of different transactions per customer, naming both and the code each measured', () => {
-    // 3.3 transactions per customer: sizing.test.ts's second profile.
-    const customerHeavy = profile({
-      path: 'bench/results/2026-11-23-3months.json',
-      commit: 'def5678',
-      transform: [
-        {
-          rows: 10e6,
-          customers: 3e6,
-          storedBytes: 0.9e9,
-          incrementalSeconds: 15,
-          unlimitedSeconds: 24,
-          limited: { memoryLimitBytes: 1e9, seconds: 40, maxRssBytes: 2.1e9, peakSpillBytes: 3e9 },
-        },
-      ],
-    });
+    const customerHeavy = profile({ path: 'bench/results/2026-11-23-3months.json', commit: 'def5678', transform: [customerHeavyAt10M] });
     const text = sizeForLake([customerHeavy, profile()], { transactions: 10e6, customers: 2e6 });
     expect(text).toContain(
       'Between 2026-11-23.json (~10.0 per customer) and 2026-11-23-3months.json (~3.3 per customer): 50 % of the way in customers. ' +

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deriveSizing, deriveSizingByCustomers, scale, type Profile, type ScalingPoint } from '../../bench/sizing.ts';
 import { FUNCTION_DEFAULTS } from '../../infra/config.ts';
+import { customerHeavyAt10M, spilledAt10M } from '../support/scaling-points.ts';
 
 const TRANSFORM = FUNCTION_DEFAULTS.transform;
 const INGEST = FUNCTION_DEFAULTS.ingest;
@@ -17,15 +18,6 @@ describe('scale', () => {
     expect(scale(points, 10)).toBe(5);
   });
 });
-
-/** A 10M-transaction run that spilled 1 GB under a 1 GB DuckDB limit. */
-const spilledAt10M: ScalingPoint = {
-  rows: 10e6,
-  storedBytes: 0.5e9,
-  incrementalSeconds: 5,
-  unlimitedSeconds: 12,
-  limited: { memoryLimitBytes: 1e9, seconds: 20, maxRssBytes: 1.5e9, peakSpillBytes: 1e9 },
-};
 
 describe('deriveSizing', () => {
   it('sizes a measured point by hand: DuckDB at its limit plus the memory outside it, /tmp for lake and spill', () => {
@@ -120,22 +112,8 @@ describe('deriveSizing', () => {
 });
 
 describe('deriveSizingByCustomers', () => {
-  /** Ten transactions per customer: spilledAt10M. */
-  const tenPerCustomer: Profile = { label: 'ten.json', points: [{ ...spilledAt10M, customers: 1e6 }] };
-  /** 3.3 per customer: more memory outside DuckDB, more for DuckDB, more on /tmp, slower. */
-  const threePerCustomer: Profile = {
-    label: 'three.json',
-    points: [
-      {
-        rows: 10e6,
-        customers: 3e6,
-        storedBytes: 0.9e9,
-        incrementalSeconds: 15,
-        unlimitedSeconds: 24,
-        limited: { memoryLimitBytes: 1e9, seconds: 40, maxRssBytes: 2.1e9, peakSpillBytes: 3e9 },
-      },
-    ],
-  };
+  const tenPerCustomer: Profile = { label: 'ten.json', points: [spilledAt10M] };
+  const threePerCustomer: Profile = { label: 'three.json', points: [customerHeavyAt10M] };
   const both = [threePerCustomer, tenPerCustomer];
 
   it("gives a profile's own sizing for a lake of its customers per transaction", () => {
