@@ -12,7 +12,7 @@ import { lambdaDuckDbSettings } from '../lambdas/shared/env.ts';
 import { functionCpuShare, type FunctionCgroup } from './cgroup.ts';
 import { failureSummary } from './child.ts';
 import type { IngestMeasurement, MeasureRequest, Measurement, TransformMeasurement } from './measure.ts';
-import { HEADROOM, LAMBDA_MAX_MB, MEMORY_STEP_MB, SAME_SIZE, type SizingRow } from './sizing.ts';
+import { HEADROOM, LAMBDA_MAX_MB, MEMORY_STEP_MB, sameSize, type SizingRow } from './sizing.ts';
 import type { SplitFiles } from './split.ts';
 
 const MIB = 2 ** 20;
@@ -64,11 +64,11 @@ export interface LambdaCheck {
 }
 
 /**
- * A saved check's sizes but those within SAME_SIZE of `replaced`: sizes checked again, or measured
+ * A saved check's sizes but those the same (sameSize) as one in `replaced`: sizes checked again, or measured
  * again so that the check no longer matches their runs.
  */
 export function checksBesides(check: LambdaCheck | undefined, replaced: readonly number[]): SizeCheck[] {
-  return check?.sizes.filter((size) => !replaced.some((rows) => Math.abs(rows / size.transactions - 1) < SAME_SIZE)) ?? [];
+  return check?.sizes.filter((size) => !replaced.some((rows) => sameSize(rows, size.transactions))) ?? [];
 }
 
 /** Whether a run completed with its peak RSS within the sizing's margin of the function's memory. */

@@ -53,7 +53,7 @@ import {
   type PipelineRun,
   type SizeResult,
 } from './report.ts';
-import { SAME_SIZE, type SizingRow } from './sizing.ts';
+import { sameSize, type SizingRow } from './sizing.ts';
 import { splitByOrderDate } from './split.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -207,14 +207,13 @@ async function checkLambda(jsonPath: string, sizes: readonly number[] | undefine
   await (await functionCgroup(groupName, 128, cores)).remove();
   const commit = measuredCode();
   const date = new Date().toISOString().slice(0, 10);
-  const near = (rows: number, target: number) => Math.abs(rows / target - 1) < SAME_SIZE;
   const scratch = await mkdtemp(join(os.tmpdir(), 'lifecycle-lake-check-'));
   const checked: SizeCheck[] = [];
   try {
     for (const result of report.results) {
-      if (!result.full || (sizes && !sizes.some((size) => near(result.rows, size)))) continue;
+      if (!result.full || (sizes && !sizes.some((size) => sameSize(result.rows, size)))) continue;
       const measuredRow = (rows: readonly SizingRow[] | undefined) =>
-        rows?.find((row) => row.basis === 'measured' && near(result.rows, row.transactions));
+        rows?.find((row) => row.basis === 'measured' && sameSize(result.rows, row.transactions));
       const transform = measuredRow(report.sizing);
       if (!transform) continue;
       const ingest = measuredRow(report.ingestSizing);

@@ -93,6 +93,9 @@ const STORAGE_MARGIN = 1.5;
 export const MEMORY_STEP_MB = 256;
 /** A measured size counts as the target size within this relative distance. */
 export const SAME_SIZE = 0.05;
+
+/** Whether two sizes (or ratios) are the same within SAME_SIZE. */
+export const sameSize = (a: number, b: number) => Math.abs(a / b - 1) < SAME_SIZE;
 /** How far past the largest measured size rows are derived. */
 export const MAX_EXTRAPOLATION = 2;
 
@@ -260,7 +263,7 @@ function rowsFor(
 /** Whether `rows` was measured in `points`, lies between them or beyond. */
 function basisIn(points: readonly ScalingPoint[], rows: number): SizingRow['basis'] {
   const all = points.map((p) => p.rows);
-  if (all.some((measured) => Math.abs(measured / rows - 1) < SAME_SIZE)) return 'measured';
+  if (all.some((measured) => sameSize(measured, rows))) return 'measured';
   return rows > Math.min(...all) && rows < Math.max(...all) ? 'interpolated' : 'extrapolated';
 }
 
@@ -323,7 +326,7 @@ export function deriveSizingByCustomers(
         'measure such data first with `npm run bench -- --months N`, fewer months giving fewer transactions per customer',
     );
   }
-  const same = byRatio.find((profile) => Math.abs(customersPerTransaction(profile) / perTransaction - 1) < SAME_SIZE);
+  const same = byRatio.find((profile) => sameSize(customersPerTransaction(profile), perTransaction));
   const upper = byRatio.findIndex((profile) => customersPerTransaction(profile) >= perTransaction);
   const blended = same ? [same] : upper === 0 ? [byRatio[0]!] : [byRatio[upper - 1]!, byRatio[upper]!];
   const [first, second] = blended;
