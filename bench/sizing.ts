@@ -250,7 +250,8 @@ function rowsFor(
           basis: 'not derived',
           note: `over ${MAX_EXTRAPOLATION}× the largest size measured: run the bench with --sizes up to at least ${rows / MAX_EXTRAPOLATION / 1e6}m`,
         }
-      : { transactions: rows, basis: basisAt(rows), ...sizedAt(rows) };
+      : // Below the smallest size measured, that size's needs: lines drawn further down reach zero for small lakes.
+        { transactions: rows, basis: basisAt(rows), ...sizedAt(Math.max(rows, smallest)) };
   const held = largestHeldByDefault((rows) => rowAt(rows).fitsDefaultFunction === true, smallest, MAX_EXTRAPOLATION * largest);
   return targets.map((rows) => {
     const row = rowAt(rows);

@@ -55,6 +55,19 @@ describe('deriveSizing', () => {
     });
   });
 
+  it('sizes a lake below the smallest size measured as that size, an upper bound', () => {
+    const at1M: ScalingPoint = {
+      rows: 1e6,
+      storedBytes: 0.05e9,
+      incrementalSeconds: 1,
+      unlimitedSeconds: 1.5,
+      limited: { memoryLimitBytes: 1e9, seconds: 2, maxRssBytes: 1.2e9, peakSpillBytes: 0.1e9 },
+    };
+    // Drawn down from 10M through 1M, the line would give 0.0 s and no /tmp at 70k transactions.
+    const [tiny, measured] = deriveSizing([at1M, spilledAt10M], TRANSFORM, [70_000, 1e6]);
+    expect(tiny).toEqual({ ...measured, transactions: 70_000, basis: 'extrapolated' });
+  });
+
   it('says no Lambda holds a size whose memory would pass 10,240 MB', () => {
     const heavy: ScalingPoint = {
       ...spilledAt10M,
