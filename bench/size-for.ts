@@ -175,13 +175,13 @@ function functionLines(
   return lines;
 }
 
-function blendLine(sizing: CustomerSizing, runs: readonly MeasuredProfile[], lake: Lake): string {
+function blendLine(sizing: CustomerSizing, runs: readonly MeasuredProfile[]): string {
   const label = (profile: Profile) => `${profile.label} (${perCustomer(profile)} per customer)`;
   const [first, second] = sizing.profiles;
   const commits = [...new Set(runs.map((run) => run.commit))];
   const code = commits.length > 1 ? ` They measured different code (${commits.join(', ')}).` : '';
   if (second === undefined) {
-    return customersPerTransaction(first!) * (1 - SAME_SIZE) > lake.customers / lake.transactions
+    return sizing.upperBound
       ? `From ${label(first!)}, the run with the fewest customers per transaction: more customers than this lake has, so an upper bound.`
       : `From ${label(first!)}.`;
   }
@@ -209,7 +209,7 @@ export function sizeForLake(runs: readonly MeasuredProfile[], lake: Lake): strin
       `(${(lake.transactions / lake.customers).toFixed(1)} transactions per customer).`,
     '',
     'Transform function:',
-    `  ${blendLine(transform, runsOf(transform), lake)}`,
+    `  ${blendLine(transform, runsOf(transform))}`,
     ...functionLines('transform', FUNCTION_DEFAULTS.transform, transformRow, checkedShortfall(runsOf(transform), ['full transform', 'daily transform'], lake.transactions), [
       { label: 'full rebuild', job: 'full transform', recommended: transformRow.seconds, onDefault: transformRow.defaultFunctionSeconds },
       { label: 'daily run (1 % new)', job: 'daily transform', recommended: transformRow.incrementalSeconds, onDefault: transformRow.defaultFunctionIncrementalSeconds },
@@ -228,7 +228,7 @@ export function sizeForLake(runs: readonly MeasuredProfile[], lake: Lake): strin
     const ingestRow = ingest.row;
     lines.push(
       `Ingest function, for a file of ${formatCount(lake.largestFile)} transactions:`,
-      `  ${blendLine(ingest, runsOf(ingest), lake)}`,
+      `  ${blendLine(ingest, runsOf(ingest))}`,
       ...functionLines('ingest', FUNCTION_DEFAULTS.ingest, ingestRow, checkedShortfall(runsOf(ingest), ['ingest'], lake.largestFile), [
         { label: 'ingest', job: 'ingest', recommended: ingestRow.seconds, onDefault: ingestRow.defaultFunctionSeconds },
       ]),

@@ -300,6 +300,8 @@ export interface CustomerSizing {
   readonly profiles: readonly Profile[];
   /** How far the lake's customers per transaction lie from the first profile's to the second's (0 with one). */
   readonly weight: number;
+  /** Whether the lake has fewer customers per transaction than any profile, so the one used overstates it. */
+  readonly upperBound: boolean;
 }
 
 /**
@@ -350,7 +352,7 @@ export function deriveSizingByCustomers(
   const smallest = Math.max(...blended.map((profile) => Math.min(...profile.points.map((p) => p.rows))));
   const largest = Math.min(...blended.map((profile) => Math.max(...profile.points.map((p) => p.rows))));
   const [row] = rowsFor([transactions], smallest, largest, basisAt, (rows) => sizeFor(scaledFor(rows), limit!, defaults));
-  return { row: row!, profiles: blended, weight };
+  return { row: row!, profiles: blended, weight, upperBound: !same && upper === 0 };
 }
 
 /** What `a` gives plus `weight` of the way to what `b` gives. */

@@ -132,6 +132,7 @@ describe('deriveSizingByCustomers', () => {
   it("gives a profile's own sizing for a lake of its customers per transaction", () => {
     const sizing = deriveSizingByCustomers(both, { transactions: 10e6, customers: 1e6 }, TRANSFORM);
     expect(sizing.profiles.map((p) => p.label)).toEqual(['ten.json']);
+    expect(sizing.upperBound).toBe(false);
     expect([sizing.row]).toEqual(deriveSizing(tenPerCustomer.points, TRANSFORM, [10e6]));
   });
 
@@ -160,6 +161,7 @@ describe('deriveSizingByCustomers', () => {
   it('takes the profile with the fewest customers alone for a lake with fewer, and refuses more than any measured', () => {
     const fewer = deriveSizingByCustomers(both, { transactions: 10e6, customers: 0.2e6 }, TRANSFORM);
     expect(fewer.profiles.map((p) => p.label)).toEqual(['ten.json']);
+    expect(fewer.upperBound).toBe(true);
     expect(fewer.row.memoryMb).toBe(1792);
     expect(() => deriveSizingByCustomers(both, { transactions: 10e6, customers: 5e6 }, TRANSFORM)).toThrow(
       /2\.0 transactions per customer is fewer than any bench run measured \(the fewest: ~3\.3, three\.json\).*--months/,
