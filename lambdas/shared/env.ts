@@ -33,8 +33,9 @@ export const DUCKDB_MEMORY_SHARE = 0.7;
 
 /**
  * DuckDB settings for the function this code runs in: memory_limit from the configured memory size,
- * one thread per vCPU, spill files under the temp directory (/tmp on Lambda). Outside Lambda the
- * memory size is unknown and DuckDB keeps its own default.
+ * a thread per CPU the function sees (Lambda shows 2 up to 3,008 MB with less than two cores of CPU
+ * time; one thread there was not better: README "Settings"), spill files under the temp directory
+ * (/tmp on Lambda). Outside Lambda the memory size is unknown and DuckDB keeps its own default.
  */
 export function lambdaDuckDbSettings(env: NodeJS.ProcessEnv = process.env): DuckDbSettings {
   const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
