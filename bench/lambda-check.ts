@@ -5,6 +5,8 @@
  * would set. A run that is killed, or whose peak RSS leaves less than the sizing's margin, is run
  * again 256 MB larger, so the check also finds the size that does hold it. /tmp is not limited: its
  * sizing is arithmetic on bytes the runs report, which CPU and memory do not change.
+ * Each job also runs once outside any group just before, so its times in the groups are judged
+ * against this machine's speed at the time of the check, not the speed of the day the bench ran.
  */
 import { cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -42,6 +44,11 @@ export interface JobCheck {
   readonly derivedMemoryMb: number;
   /** The sizing table's duration at that memory. */
   readonly estimateSeconds?: number;
+  /**
+   * The same job run just before on this machine's cores, outside any group, with the derived size's
+   * DuckDB limit: what the sizing scales by the function's vCPUs. Absent in checks saved before it was.
+   */
+  readonly freeCoresSeconds?: number;
   /** The first at the derived memory, each next one MEMORY_STEP_MB larger. */
   readonly attempts: readonly EmulatedRun[];
 }
@@ -83,6 +90,16 @@ export function nextMemoryMb(run: EmulatedRun): number | undefined {
   return next <= LAMBDA_MAX_MB ? next : undefined;
 }
 
+/**
+ * A run's time in its group over the job's time on the machine's free cores scaled by cores ÷ the
+ * group's CPU share, as the sizing scales the bench's durations to a function's vCPUs: above 1, the
+ * function runs slower than the tables' rule says.
+ */
+export function overScaledFreeCores(job: JobCheck, run: EmulatedRun, machineCores: number): number | undefined {
+  if (!run.completed || run.seconds === undefined || job.freeCoresSeconds === undefined) return undefined;
+  return run.seconds / ((job.freeCoresSeconds * machineCores) / run.cpuShare);
+}
+
 export interface CheckDeps {
   readonly machineCores: number;
   /** A folder for lakes, configs and spill; the caller removes it. */
@@ -113,17 +130,31 @@ async function checkJob(
   estimateSeconds: number | undefined,
   runOnce: (config: string, prefix: readonly string[]) => Promise<IngestMeasurement | TransformMeasurement>,
 ): Promise<JobCheck> {
+  // As the function sets it: the row's explicit limit, else its share of the function's memory.
+  const duckdbLimitAt = (memoryMb: number) =>
+    row.duckdbMemoryLimit ?? lambdaDuckDbSettings({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb) }).memoryLimit!;
+  const tempDirectory = join(deps.scratch, 'spill');
+  const configWith = async (duckdbMemoryLimit: string) => {
+    const config = join(deps.scratch, 'function-config.json');
+    await writeFile(config, JSON.stringify({ duckdb: { memoryLimit: duckdbMemoryLimit, tempDirectory } }));
+    return config;
+  };
+
+  deps.progress(`${job} on this machine's ${deps.machineCores} cores, outside any group (DuckDB ${duckdbLimitAt(row.memoryMb)})`);
+  let freeCoresSeconds: number;
+  try {
+    freeCoresSeconds = (await runOnce(await configWith(duckdbLimitAt(row.memoryMb)), [])).seconds;
+  } finally {
+    await rm(tempDirectory, { recursive: true, force: true });
+  }
+
   const attempts: EmulatedRun[] = [];
   let memoryMb: number | undefined = row.memoryMb;
   while (memoryMb !== undefined && attempts.length < MAX_ATTEMPTS) {
-    // As the function sets it: the row's explicit limit, else its share of the function's memory.
-    const duckdbMemoryLimit =
-      row.duckdbMemoryLimit ?? lambdaDuckDbSettings({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb) }).memoryLimit!;
+    const duckdbMemoryLimit = duckdbLimitAt(memoryMb);
     const cpuShare = functionCpuShare(memoryMb, deps.machineCores);
     deps.progress(`${job} in ${memoryMb} MB (${cpuShare.toFixed(2)} cores, DuckDB ${duckdbMemoryLimit})`);
-    const tempDirectory = join(deps.scratch, 'spill');
-    const config = join(deps.scratch, 'function-config.json');
-    await writeFile(config, JSON.stringify({ duckdb: { memoryLimit: duckdbMemoryLimit, tempDirectory } }));
+    const config = await configWith(duckdbMemoryLimit);
     const group = await deps.cgroup(memoryMb);
     let run: EmulatedRun;
     try {
@@ -154,7 +185,13 @@ async function checkJob(
     attempts.push(run);
     memoryMb = nextMemoryMb(run);
   }
-  return { job, derivedMemoryMb: row.memoryMb, ...(estimateSeconds !== undefined ? { estimateSeconds } : {}), attempts };
+  return {
+    job,
+    derivedMemoryMb: row.memoryMb,
+    ...(estimateSeconds !== undefined ? { estimateSeconds } : {}),
+    freeCoresSeconds,
+    attempts,
+  };
 }
 
 const hasMemory = (row: SizingRow | undefined): row is SizingRow & { readonly memoryMb: number } =>

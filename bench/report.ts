@@ -5,7 +5,7 @@ import { currentStages, type TransformStages } from './stages.ts';
 import { FUNCTION_DEFAULTS } from '../infra/config.ts';
 import { GENERATE_DEFAULTS } from '../lambdas/core/generate.ts';
 import { DUCKDB_MEMORY_SHARE } from '../lambdas/shared/env.ts';
-import { heldWithinMargin, type CheckedJob, type JobCheck, type LambdaCheck } from './lambda-check.ts';
+import { heldWithinMargin, overScaledFreeCores, type CheckedJob, type JobCheck, type LambdaCheck } from './lambda-check.ts';
 import { HEADROOM, MEMORY_STEP_MB, type LambdaFunction, type SizingRow } from './sizing.ts';
 import type { SplitFiles } from './split.ts';
 
@@ -140,6 +140,7 @@ const formatBytes = (bytes: number) => (bytes >= 1e9 ? `${(bytes / 1e9).toFixed(
 const formatSeconds = (seconds: number) => (seconds < 10 ? seconds.toFixed(2) : seconds.toFixed(1));
 export const formatCount = (n: number) => Math.round(n).toLocaleString('en-US');
 const formatShare = (share: number) => `${(share * 100).toFixed(1)} %`;
+const formatRatio = (ratio: number | undefined) => (ratio === undefined ? '—' : `${ratio.toFixed(2)}×`);
 
 function markdownTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
@@ -350,6 +351,8 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
         run.maxRssBytes === undefined ? '—' : formatShare(run.maxRssBytes / (run.memoryMb * MIB)),
         run.seconds === undefined ? '—' : formatSeconds(run.seconds),
         attempt === 0 && job.estimateSeconds !== undefined ? formatSeconds(job.estimateSeconds) : '—',
+        attempt === 0 && job.freeCoresSeconds !== undefined ? formatSeconds(job.freeCoresSeconds) : '—',
+        formatRatio(overScaledFreeCores(job, run, check.machineCores)),
       ]),
     ),
   );
@@ -359,7 +362,20 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
     `Checked ${distinct(check.sizes.map((size) => size.date))} at commit ${distinct(check.sizes.map((size) => size.commit))}, ` +
       `on ${check.machineCores} cores.`,
     markdownTable(
-      ['transactions', 'job', 'memory MB', 'CPU cores', 'DuckDB memory limit', 'result', 'peak RSS', 'of memory', 's', 'table estimate s'],
+      [
+        'transactions',
+        'job',
+        'memory MB',
+        'CPU cores',
+        'DuckDB memory limit',
+        'result',
+        'peak RSS',
+        'of memory',
+        's',
+        'table estimate s',
+        `on ${check.machineCores} free cores s`,
+        `s ÷ (free cores s × ${check.machineCores} ÷ CPU cores)`,
+      ],
       rows,
     ),
     'Each job ran in a Linux control group holding it to the memory of the size shown (page cache counted, no swap) ' +
@@ -367,7 +383,11 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
       `sets: the table's, else ${duckdbShare} of its memory. The first run of a job is at the size the tables above derive; a run ` +
       `that failed or peaked above ${margin} of its memory ran again ${MEMORY_STEP_MB} MB larger. The ingest took the sample ` +
       'file, the full transform the lake it ingested, the daily transform a lake seeded with the rows before the cut ' +
-      'date with the new file ingested (seeding ran outside any group). /tmp was not limited.' +
+      'date with the new file ingested (seeding ran outside any group). /tmp was not limited. ' +
+      `Free cores: the same job run just before outside any group, on this machine's ${check.machineCores} cores with the ` +
+      "derived size's DuckDB limit; the last column scales it to the group's CPU share as the tables scale durations to a " +
+      "function's vCPUs, so it measures that rule on the check's own day, whatever the machine's speed then (the table " +
+      'estimate comes from the day the bench ran). Checks saved before it was measured show dashes there.' +
       (skipped.length > 0 ? ` Not checked: ${skipped.join('; ')}.` : ''),
   ].join('\n\n');
 }

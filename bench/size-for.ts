@@ -10,7 +10,7 @@ import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { FUNCTION_DEFAULTS } from '../infra/config.ts';
 import { DUCKDB_MEMORY_SHARE } from '../lambdas/shared/env.ts';
-import { heldWithinMargin, type CheckedJob, type LambdaCheck } from './lambda-check.ts';
+import { heldWithinMargin, overScaledFreeCores, type CheckedJob, type LambdaCheck } from './lambda-check.ts';
 import { ingestScalingPoints, transformScalingPoints } from './points.ts';
 import { checksOf, formatCount, readSavedReport, sampleMonths, type BenchReport } from './report.ts';
 import {
@@ -82,7 +82,10 @@ interface CheckedShortfall {
   readonly evidence: readonly string[];
   /** Whether some job held at no size tried, so the shortfall is a lower bound. */
   readonly unresolved: boolean;
-  /** Per job, each check's time at the derived memory over the table's estimate for it. */
+  /**
+   * Per job, each check's time at the derived memory over its own run on free cores scaled to the
+   * group's CPU share (overScaledFreeCores): how far the tables' duration rule held that day.
+   */
   readonly durationRatios: ReadonlyMap<CheckedJob, readonly number[]>;
 }
 
@@ -103,9 +106,8 @@ function checkedShortfall(runs: readonly MeasuredProfile[], jobs: readonly Check
     for (const { transactions, job } of checks.filter((c) => c.transactions === below || c.transactions === above)) {
       const where = `${formatRows(transactions)} in ${basename(path)}, ${job.job}`;
       const atDerived = job.attempts[0];
-      if (atDerived?.completed && atDerived.seconds !== undefined && job.estimateSeconds !== undefined) {
-        durationRatios.set(job.job, [...(durationRatios.get(job.job) ?? []), atDerived.seconds / job.estimateSeconds]);
-      }
+      const overScaled = atDerived && overScaledFreeCores(job, atDerived, lambdaCheck.machineCores);
+      if (overScaled !== undefined) durationRatios.set(job.job, [...(durationRatios.get(job.job) ?? []), overScaled]);
       const heldAt = job.attempts.find(heldWithinMargin);
       if (!heldAt) {
         unresolved = true;
@@ -156,7 +158,10 @@ function functionLines(
   lines.push(`  ephemeral storage: ${formatCount(row.ephemeralStorageMb)} MB`);
   for (const d of durations) {
     const ratios = shortfall.durationRatios.get(d.job) ?? [];
-    const range = ratios.length === 0 ? '' : ` (the sizing check took ${ratioRange(ratios)} the estimate at the nearest sizes it ran)`;
+    const range =
+      ratios.length === 0
+        ? ''
+        : ` (at the nearest sizes checked, the function took ${ratioRange(ratios)} its own time on free cores × cores ÷ vCPUs, the rule behind this figure)`;
     lines.push(`  ${d.label}: ${seconds(d.recommended)}${range}`);
   }
   lines.push(

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkSize, checksBesides, nextMemoryMb, type EmulatedRun, type LambdaCheck, type SizeCheck } from '../../bench/lambda-check.ts';
+import { checkSize, checksBesides, nextMemoryMb, overScaledFreeCores, type EmulatedRun, type LambdaCheck, type SizeCheck } from '../../bench/lambda-check.ts';
 import type { MeasureRequest } from '../../bench/measure.ts';
 import { lambdaCheckMarkdown, sizingMarkdown } from '../../bench/report.ts';
 import type { SizingRow } from '../../bench/sizing.ts';
@@ -31,6 +31,22 @@ describe('nextMemoryMb', () => {
   });
 });
 
+describe('overScaledFreeCores', () => {
+  const job = { job: 'full transform' as const, derivedMemoryMb: 1792, freeCoresSeconds: 20, attempts: [] };
+
+  it("is the group's time over the free-core time scaled by the machine's cores ÷ the group's share", () => {
+    // 20 s on 2 free cores; at 1.013 cores the rule expects 20 × 2 / 1.013 = 39.49 s, so 44 s is 1.114×.
+    expect(overScaledFreeCores(job, run(1792, { seconds: 44, cpuShare: 1.013 }), 2)).toBeCloseTo(44 / 39.487, 3);
+    // At the machine's full 2 cores the rule expects the free-core time itself.
+    expect(overScaledFreeCores(job, run(4096, { seconds: 25, cpuShare: 2 }), 2)).toBe(1.25);
+  });
+
+  it('is undefined for a run that did not complete or a check saved without a free-core run', () => {
+    expect(overScaledFreeCores(job, run(1792, { completed: false }), 2)).toBeUndefined();
+    expect(overScaledFreeCores({ ...job, freeCoresSeconds: undefined }, run(1792, { seconds: 44 }), 2)).toBeUndefined();
+  });
+});
+
 describe('checksBesides', () => {
   const sizeCheck = (transactions: number): SizeCheck => ({ date: '2026-11-23', commit: 'abc1234', transactions, rows: transactions, jobs: [], skipped: [] });
   const saved: LambdaCheck = { machineCores: 2, sizes: [sizeCheck(10e6), sizeCheck(50e6)] };
@@ -56,7 +72,7 @@ describe('checkSize', () => {
     let killed = 0;
     let groupedTransforms = 0;
     const measure = async <M,>(request: MeasureRequest, prefix?: readonly string[]): Promise<M> => {
-      const memoryMb = prefix ? Number(prefix[1]) : undefined;
+      const memoryMb = prefix && prefix.length > 0 ? Number(prefix[1]) : undefined;
       const config = 'config' in request && request.config ? (JSON.parse(await readFile(request.config, 'utf8')) as { duckdb: { memoryLimit: string } }) : undefined;
       if (request.kind !== 'ingest' && request.kind !== 'transform') throw new Error('only pipeline jobs are checked');
       calls.push({ kind: request.kind, lake: request.lake, ...(memoryMb ? { memoryMb } : {}), ...(config ? { duckdbLimit: config.duckdb.memoryLimit } : {}) });
@@ -70,7 +86,7 @@ describe('checkSize', () => {
         killed += 1;
         throw new Error('measure.ts (transform) exited with null');
       }
-      return { seconds: 2, maxRssBytes: memoryMb ? 0.5 * memoryMb * MIB : 1e9 } as M;
+      return { seconds: memoryMb ? 2 : 1, maxRssBytes: memoryMb ? 0.5 * memoryMb * MIB : 1e9 } as M;
     };
     const transform: SizingRow = { transactions: 10e6, basis: 'measured', memoryMb: 1536, duckdbMemoryLimit: '1.0GB', seconds: 23, incrementalSeconds: 9 };
     const ingest: SizingRow = { transactions: 10e6, basis: 'measured', memoryMb: 1536, seconds: 13 };
@@ -104,9 +120,17 @@ describe('checkSize', () => {
     ]);
     expect(check.jobs[1]?.attempts[0]?.error).toBe('killed by the out-of-memory killer');
     expect(check.jobs.map((job) => job.estimateSeconds)).toEqual([13, 23, 9]);
-    // Seeding the daily lake (ingest, transform, ingest) runs outside any group, with no DuckDB limit.
-    expect(calls.filter((c) => c.memoryMb === undefined).map((c) => c.kind)).toEqual(['ingest', 'transform', 'ingest']);
-    expect(calls.filter((c) => c.memoryMb === undefined).every((c) => c.duckdbLimit === undefined)).toBe(true);
+    // Outside any group: each job once before its groups, with the derived size's DuckDB limit, and the seeding of
+    // the daily lake (ingest, transform, ingest) with none.
+    expect(calls.filter((c) => c.memoryMb === undefined).map((c) => [c.kind, c.duckdbLimit])).toEqual([
+      ['ingest', '1075MB'],
+      ['transform', '1.0GB'],
+      ['ingest', undefined],
+      ['transform', undefined],
+      ['ingest', undefined],
+      ['transform', '1.0GB'],
+    ]);
+    expect(check.jobs.map((job) => job.freeCoresSeconds)).toEqual([1, 1, 1]);
     expect(check.skipped).toEqual([]);
   });
 });
@@ -125,6 +149,7 @@ describe('lambdaCheckMarkdown', () => {
           job: 'full transform',
           derivedMemoryMb: 1536,
           estimateSeconds: 23,
+          freeCoresSeconds: 10,
           attempts: [
             run(1536, { maxRssBytes: 0.95 * 1536 * MIB, seconds: 24.2, cpuShare: 0.868 }),
             run(1792, { maxRssBytes: 0.8 * 1792 * MIB, seconds: 21, cpuShare: 1.013 }),
@@ -135,9 +160,15 @@ describe('lambdaCheckMarkdown', () => {
       ['ingest: no Lambda size holds it'],
     );
     const markdown = lambdaCheckMarkdown(check);
-    expect(markdown).toContain('| 10,000,000 | full transform | 1,536 (derived) | 0.87 | 1GB | completed, above 85 % | 1.53 GB | 95.0 % | 24.2 | 23.0 |');
-    expect(markdown).toContain('| 10,000,000 | full transform | 1,792 | 1.01 | 1GB | held | 1.50 GB | 80.0 % | 21.0 | — |');
-    expect(markdown).toContain('| 10,000,000 | daily transform | 1,536 (derived) | 1.00 | 1GB | failed: killed by the out-of-memory killer | — | — | — | — |');
+    // 10 s on 2 free cores: 24.2 / (10 × 2 / 0.868) = 1.05; 21 / (10 × 2 / 1.013) = 1.06.
+    expect(markdown).toContain(
+      '| 10,000,000 | full transform | 1,536 (derived) | 0.87 | 1GB | completed, above 85 % | 1.53 GB | 95.0 % | 24.2 | 23.0 | 10.0 | 1.05× |',
+    );
+    expect(markdown).toContain('| 10,000,000 | full transform | 1,792 | 1.01 | 1GB | held | 1.50 GB | 80.0 % | 21.0 | — | — | 1.06× |');
+    expect(markdown).toContain(
+      '| 10,000,000 | daily transform | 1,536 (derived) | 1.00 | 1GB | failed: killed by the out-of-memory killer | — | — | — | — | — | — |',
+    );
+    expect(markdown).toContain('| s ÷ (free cores s × 2 ÷ CPU cores) |');
     expect(markdown).toContain('Not checked: 10,000,000: ingest: no Lambda size holds it.');
     expect(markdown).toContain('commit abc1234');
   });

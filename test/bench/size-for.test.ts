@@ -8,7 +8,10 @@ import { customerHeavyAt10M, spilledAt10M } from '../support/scaling-points.ts';
 
 const MIB = 2 ** 20;
 
-/** The sizing check of that size: the full transform killed at the derived 1,792 MB and held at 2,048 MB; the daily one held, 1.2× its estimate. */
+/**
+ * The sizing check of that size: the full transform killed at the derived 1,792 MB and held at 2,048 MB;
+ * the daily one held in 12 s at 1 core, after 5 s on the 2 free cores.
+ */
 const checkAt10M: LambdaCheck = {
   machineCores: 2,
   sizes: [
@@ -31,6 +34,7 @@ const checkAt10M: LambdaCheck = {
           job: 'daily transform',
           derivedMemoryMb: 1792,
           estimateSeconds: 10,
+          freeCoresSeconds: 5,
           attempts: [
             { memoryMb: 1792, cpuShare: 1, duckdbMemoryLimit: '1.0GB', completed: true, seconds: 12, maxRssBytes: 0.5 * 1792 * MIB, peakGroupBytes: 0 },
           ],
@@ -57,10 +61,23 @@ describe('sizeForLake', () => {
     // Storage and DuckDB limit as derived by hand in sizing.test.ts: 2,048 MB and 1.0GB.
     expect(text).toContain('cdk.json context, lambda.transform: {"memoryMb":2048,"ephemeralStorageMb":2048,"duckdbMemoryLimit":"1.0GB"}');
     expect(text).toContain('Ingest function: give --largest-file');
-    // 5 s measured daily on 2 cores, scaled by 2 × 1,769 / 1,792; its check took 12 s for an estimate of 10.
-    expect(text).toContain('daily run (1 % new): 9.9 s (the sizing check took 1.2× the estimate at the nearest sizes it ran)');
+    // 5 s measured daily on 2 cores, scaled by 2 × 1,769 / 1,792. Its check took 12 s in a 1-core group after 5 s on
+    // the 2 free cores, which the rule scales to 10 s: 1.2×.
+    expect(text).toContain(
+      'daily run (1 % new): 9.9 s (at the nearest sizes checked, the function took 1.2× its own time on free cores × cores ÷ vCPUs, the rule behind this figure)',
+    );
     // The full transform's check has no time at the derived size (killed there): no ratio.
     expect(text).toContain('full rebuild: 39 s\n');
+  });
+
+  it('gives no duration ratio from a check saved without a run on free cores', () => {
+    const [size] = checkAt10M.sizes;
+    const withoutFreeCores: LambdaCheck = {
+      ...checkAt10M,
+      sizes: [{ ...size!, jobs: size!.jobs.map(({ freeCoresSeconds: _dropped, ...job }) => job) }],
+    };
+    const text = sizeForLake([profile({ lambdaCheck: withoutFreeCores })], { transactions: 10e6, customers: 1e6 });
+    expect(text).toContain('daily run (1 % new): 9.9 s\n');
   });
 
   it('keeps the derived memory of a run never checked and says how to check it', () => {
