@@ -358,8 +358,9 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
   );
   const skipped = check.sizes.flatMap((size) => size.skipped.map((reason) => `${formatCount(size.transactions)}: ${reason}`));
   const distinct = (values: readonly string[]) => [...new Set(values)].join(', ');
+  const commitsOf = (commits: readonly string[]) => `${new Set(commits).size > 1 ? 'commits' : 'commit'} ${distinct(commits)}`;
   return [
-    `Checked ${distinct(check.sizes.map((size) => size.date))} at commit ${distinct(check.sizes.map((size) => size.commit))}, ` +
+    `Checked ${distinct(check.sizes.map((size) => size.date))} at ${commitsOf(check.sizes.map((size) => size.commit))}, ` +
       `on ${check.machineCores} cores.`,
     markdownTable(
       [
