@@ -6,7 +6,7 @@
  * again 256 MB larger, so the check also finds the size that does hold it. /tmp is not limited: its
  * sizing is arithmetic on bytes the runs report, which CPU and memory do not change.
  * Each job also runs once outside any group just before, so its times in the groups are judged
- * against this machine's speed at the time of the check, not the speed of the day the bench ran.
+ * against this machine's speed at the time of the check, not its speed when the bench ran.
  */
 import { cp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -387,8 +387,8 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
       'date with the new file ingested (seeding ran outside any group). /tmp was not limited. ' +
       `Free cores: the same job run just before outside any group, on this machine's ${check.machineCores} cores with the ` +
       "derived size's DuckDB limit; the last column scales it to the group's CPU share as the tables scale durations to a " +
-      "function's vCPUs, so it measures that rule on the check's own day, whatever the machine's speed then (the table " +
-      'estimate comes from the day the bench ran). Checks saved before it was measured show dashes there.' +
+      "function's vCPUs, so it measures that rule at the time of the check, whatever the machine's speed then (the " +
+      "table estimate comes from the bench's own runs). Checks saved before it was measured show dashes there." +
       (skipped.length > 0 ? ` Not checked: ${skipped.join('; ')}.` : ''),
   ].join('\n\n');
 }

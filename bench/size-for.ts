@@ -84,7 +84,7 @@ interface CheckedShortfall {
   readonly unresolved: boolean;
   /**
    * Per job, each check's time at the derived memory over its own run on free cores scaled to the
-   * group's CPU share (overScaledFreeCores): how far the tables' duration rule held that day.
+   * group's CPU share (overScaledFreeCores): how far the tables' duration rule held at the check.
    */
   readonly durationRatios: ReadonlyMap<CheckedJob, readonly number[]>;
 }
