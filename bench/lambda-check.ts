@@ -78,6 +78,16 @@ export function checksBesides(check: LambdaCheck | undefined, replaced: readonly
   return check?.sizes.filter((size) => !replaced.some((rows) => sameSize(rows, size.transactions))) ?? [];
 }
 
+/**
+ * The saved check with `checked` added. Checks of a size accumulate: a job's peak moves between runs by
+ * up to a tenth of the function's memory, so the size to deploy is the largest any check needed. Checks
+ * saved on a machine with other cores are dropped, as their times were judged against those cores.
+ */
+export function withChecks(saved: LambdaCheck | undefined, checked: readonly SizeCheck[], machineCores: number): LambdaCheck {
+  const kept = saved?.machineCores === machineCores ? saved.sizes : [];
+  return { machineCores, sizes: [...kept, ...checked].sort((a, b) => a.transactions - b.transactions) };
+}
+
 /** Whether a run completed with its peak RSS within the sizing's margin of the function's memory. */
 export function heldWithinMargin(run: EmulatedRun): boolean {
   return run.completed && run.maxRssBytes !== undefined && run.maxRssBytes <= HEADROOM * run.memoryMb * MIB;

@@ -233,17 +233,19 @@ function sizingTable(
   checks: readonly JobCheckAtSize[],
 ): string {
   const columns = (row: SizingRow, of: readonly DurationColumn[]) => of.map((d) => orDash(d.of(row), formatCount));
-  const checked = (row: SizingRow) =>
-    checks
-      .filter((check) => check.transactions === row.transactions)
-      .map(({ job }) => {
-        const heldAt = job.attempts.find(heldWithinMargin);
-        const share = heldAt?.maxRssBytes === undefined ? '' : ` (${formatShare(heldAt.maxRssBytes / (heldAt.memoryMb * MIB))})`;
-        if (heldAt?.memoryMb === job.derivedMemoryMb) return `${job.job}: held${share}`;
-        if (heldAt) return `${job.job}: needed ${formatCount(heldAt.memoryMb)} MB${share}`;
-        return `${job.job}: not held up to ${formatCount(job.attempts.at(-1)?.memoryMb ?? job.derivedMemoryMb)} MB`;
+  const checked = (row: SizingRow) => {
+    const atRow = checks.filter((check) => check.transactions === row.transactions).map(({ job }) => job);
+    return [...new Set(atRow.map((job) => job.job))]
+      .map((name) => {
+        const verdicts = atRow.filter((job) => job.job === name).map((job) => checkVerdict(job, row.memoryMb ?? job.derivedMemoryMb));
+        // One verdict with the peaks of every check that reached it, e.g. "held (30.3 %, 32.9 %)".
+        const peaksByVerdict = new Map<string, string[]>();
+        for (const { verdict, peak } of verdicts) peaksByVerdict.set(verdict, [...(peaksByVerdict.get(verdict) ?? []), ...(peak ? [peak] : [])]);
+        const found = [...peaksByVerdict].map(([verdict, peaks]) => (peaks.length > 0 ? `${verdict} (${peaks.join(', ')})` : verdict));
+        return `${name}: ${found.join(', ')}${verdicts.length > 1 ? ` in ${verdicts.length} checks` : ''}`;
       })
       .join('; ');
+  };
   return markdownTable(
     [
       sizeHeading,
@@ -272,20 +274,36 @@ function sizingTable(
   );
 }
 
+/**
+ * What one check of a job found against the row's memory: held there, needed more (it failed below the
+ * size that held), held at another size it started from (the rules derived another size then), or held nowhere.
+ */
+function checkVerdict(job: JobCheck, rowMemoryMb: number): { readonly verdict: string; readonly peak?: string } {
+  const heldAt = job.attempts.find(heldWithinMargin);
+  if (!heldAt) return { verdict: `not held up to ${formatCount(job.attempts.at(-1)?.memoryMb ?? job.derivedMemoryMb)} MB` };
+  const peak = heldAt.maxRssBytes === undefined ? {} : { peak: formatShare(heldAt.maxRssBytes / (heldAt.memoryMb * MIB)) };
+  if (heldAt.memoryMb === rowMemoryMb) return { verdict: 'held', ...peak };
+  if (heldAt.memoryMb > rowMemoryMb && heldAt !== job.attempts[0]) return { verdict: `needed ${formatCount(heldAt.memoryMb)} MB`, ...peak };
+  return { verdict: `held at ${formatCount(heldAt.memoryMb)} MB`, ...peak };
+}
+
 const CHECKED_COLUMN =
   ' Checked in a cgroup: the sizing check below, which ran each measured size in a control group with the memory ' +
-  "and CPU share of this row's function (held: its peak RSS stayed within the margin), or the size that held it, which is the size to deploy.";
+  "and CPU share of this row's function (held: its peak RSS stayed within the margin), or the size that held it. " +
+  'Checks of a size add up, as a peak moves between runs: the largest size any check needed is the size to deploy.';
 
 /** A checked job with the sizing row's size it checked. */
 interface JobCheckAtSize {
   readonly transactions: number;
+  /** The measured code at the check. */
+  readonly commit: string;
   readonly job: JobCheck;
 }
 
 /** The jobs of a sizing check that check one function, by the sizing rows' sizes. */
 export function checksOf(check: LambdaCheck | undefined, jobs: readonly CheckedJob[]): JobCheckAtSize[] {
   return (check?.sizes ?? []).flatMap((size) =>
-    size.jobs.filter((job) => jobs.includes(job.job)).map((job) => ({ transactions: size.transactions, job })),
+    size.jobs.filter((job) => jobs.includes(job.job)).map((job) => ({ transactions: size.transactions, commit: size.commit, job })),
   );
 }
 
@@ -338,10 +356,13 @@ export function ingestSizingMarkdown(sizing: readonly SizingRow[], check?: Lambd
 /** Each run of the sizing check, with what the derived tables estimated, and the rules it ran by. */
 export function lambdaCheckMarkdown(check: LambdaCheck): string {
   const margin = `${HEADROOM * 100} %`;
-  const rows = check.sizes.flatMap((size) =>
+  // Checks are kept in the order they ran: a size's n-th is its n-th check.
+  const ordinal = (index: number) => check.sizes.slice(0, index + 1).filter((s) => s.transactions === check.sizes[index]!.transactions).length;
+  const rows = check.sizes.flatMap((size, index) =>
     size.jobs.flatMap((job) =>
       job.attempts.map((run, attempt) => [
         formatCount(size.transactions),
+        `${ordinal(index)} (${size.commit})`,
         job.job,
         attempt === 0 ? `${formatCount(run.memoryMb)} (derived)` : formatCount(run.memoryMb),
         run.cpuShare.toFixed(2),
@@ -365,6 +386,7 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
     markdownTable(
       [
         'transactions',
+        'check (commit)',
         'job',
         'memory MB',
         'CPU cores',
@@ -382,7 +404,8 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
     'Each job ran in a Linux control group holding it to the memory of the size shown (page cache counted, no swap) ' +
       'and to its CPU share (a vCPU per 1,769 MB, at most the cores here), with the DuckDB memory limit that function ' +
       `sets: the table's, else ${duckdbShare} of its memory. The first run of a job is at the size the tables above derive; a run ` +
-      `that failed or peaked above ${margin} of its memory ran again ${MEMORY_STEP_MB} MB larger. The ingest took the sample ` +
+      `that failed or peaked above ${margin} of its memory ran again ${MEMORY_STEP_MB} MB larger. A size checked again keeps its ` +
+      'earlier checks, numbered in the order they ran; the tables above take the largest size any of them needed. The ingest took the sample ' +
       'file, the full transform the lake it ingested, the daily transform a lake seeded with the rows before the cut ' +
       'date with the new file ingested (seeding ran outside any group). /tmp was not limited. ' +
       `Free cores: the same job run just before outside any group, on this machine's ${check.machineCores} cores with the ` +

@@ -40,7 +40,7 @@ import { functionCgroup } from './cgroup.ts';
 import { failureSummary, measureInChild } from './child.ts';
 import { sizingOf } from './points.ts';
 import { measuredProfile, newestRunPerProfile, sizeForLake } from './size-for.ts';
-import { checkSize, checksBesides, type CheckDeps, type LambdaCheck, type SizeCheck } from './lambda-check.ts';
+import { checkSize, checksBesides, withChecks, type CheckDeps, type SizeCheck } from './lambda-check.ts';
 import {
   lambdaCheckMarkdown,
   median,
@@ -196,7 +196,7 @@ async function render(jsonPath: string): Promise<void> {
 
 /**
  * Runs the derived sizing of a saved run's measured sizes (all, or those in `sizes`) in function-sized
- * control groups (bench/lambda-check.ts) and saves the check into the run, beside its checks of other sizes.
+ * control groups (bench/lambda-check.ts) and saves the check into the run, beside its earlier checks (withChecks).
  */
 async function checkLambda(jsonPath: string, sizes: readonly number[] | undefined): Promise<void> {
   const saved = await readSavedReport(jsonPath);
@@ -232,12 +232,10 @@ async function checkLambda(jsonPath: string, sizes: readonly number[] | undefine
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
-  // Sizes checked before and not now keep their check.
-  const kept = checksBesides(saved.lambdaCheck, checked.map((c) => c.transactions));
-  const lambdaCheck: LambdaCheck = {
-    machineCores: cores,
-    sizes: [...kept, ...checked].sort((a, b) => a.transactions - b.transactions),
-  };
+  if (saved.lambdaCheck && saved.lambdaCheck.machineCores !== cores) {
+    console.error(`the checks saved on ${saved.lambdaCheck.machineCores} cores are dropped: this machine has ${cores}`);
+  }
+  const lambdaCheck = withChecks(saved.lambdaCheck, checked, cores);
   const markdown = renderMarkdown({ ...report, lambdaCheck });
   await writeFile(jsonPath, `${JSON.stringify({ ...report, lambdaCheck }, null, 2)}\n`);
   await writeFile(jsonPath.replace(/\.json$/, '.md'), markdown);

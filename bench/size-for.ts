@@ -103,8 +103,8 @@ function checkedShortfall(runs: readonly MeasuredProfile[], jobs: readonly Check
     const sizes = [...new Set(checks.map((c) => c.transactions))];
     const below = Math.max(...sizes.filter((size) => size <= rows * (1 + SAME_SIZE)));
     const above = Math.min(...sizes.filter((size) => size >= rows * (1 - SAME_SIZE)));
-    for (const { transactions, job } of checks.filter((c) => c.transactions === below || c.transactions === above)) {
-      const where = `${formatRows(transactions)} in ${basename(path)}, ${job.job}`;
+    for (const { transactions, commit, job } of checks.filter((c) => c.transactions === below || c.transactions === above)) {
+      const where = `${formatRows(transactions)} in ${basename(path)} (checked at ${commit}), ${job.job}`;
       const atDerived = job.attempts[0];
       const overScaled = atDerived && overScaledFreeCores(job, atDerived, lambdaCheck.machineCores);
       if (overScaled !== undefined) durationRatios.set(job.job, [...(durationRatios.get(job.job) ?? []), overScaled]);

@@ -2,7 +2,16 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkSize, checksBesides, nextMemoryMb, overScaledFreeCores, type EmulatedRun, type LambdaCheck, type SizeCheck } from '../../bench/lambda-check.ts';
+import {
+  checkSize,
+  checksBesides,
+  nextMemoryMb,
+  overScaledFreeCores,
+  withChecks,
+  type EmulatedRun,
+  type LambdaCheck,
+  type SizeCheck,
+} from '../../bench/lambda-check.ts';
 import type { MeasureRequest } from '../../bench/measure.ts';
 import { lambdaCheckMarkdown, sizingMarkdown } from '../../bench/report.ts';
 import type { SizingRow } from '../../bench/sizing.ts';
@@ -47,8 +56,28 @@ describe('overScaledFreeCores', () => {
   });
 });
 
+const sizeCheck = (transactions: number, commit = 'abc1234'): SizeCheck => ({ date: '2026-11-23', commit, transactions, rows: transactions, jobs: [], skipped: [] });
+
+describe('withChecks', () => {
+  const saved: LambdaCheck = { machineCores: 2, sizes: [sizeCheck(10e6), sizeCheck(50e6)] };
+
+  it("keeps a size's earlier checks before the new one, sizes in order", () => {
+    const merged = withChecks(saved, [sizeCheck(10e6, 'def5678'), sizeCheck(1e6, 'def5678')], 2);
+    expect(merged.sizes.map((c) => [c.transactions, c.commit])).toEqual([
+      [1e6, 'def5678'],
+      [10e6, 'abc1234'],
+      [10e6, 'def5678'],
+      [50e6, 'abc1234'],
+    ]);
+    expect(withChecks(undefined, [sizeCheck(10e6)], 2)).toEqual({ machineCores: 2, sizes: [sizeCheck(10e6)] });
+  });
+
+  it('drops checks saved on a machine with other cores, whose times were judged against those cores', () => {
+    expect(withChecks(saved, [sizeCheck(10e6, 'def5678')], 4)).toEqual({ machineCores: 4, sizes: [sizeCheck(10e6, 'def5678')] });
+  });
+});
+
 describe('checksBesides', () => {
-  const sizeCheck = (transactions: number): SizeCheck => ({ date: '2026-11-23', commit: 'abc1234', transactions, rows: transactions, jobs: [], skipped: [] });
   const saved: LambdaCheck = { machineCores: 2, sizes: [sizeCheck(10e6), sizeCheck(50e6)] };
 
   it('keeps the checks of sizes not measured or checked again, matching sizes within 5 %', () => {
@@ -162,11 +191,11 @@ describe('lambdaCheckMarkdown', () => {
     const markdown = lambdaCheckMarkdown(check);
     // 10 s on 2 free cores: 24.2 / (10 × 2 / 0.868) = 1.05; 21 / (10 × 2 / 1.013) = 1.06.
     expect(markdown).toContain(
-      '| 10,000,000 | full transform | 1,536 (derived) | 0.87 | 1GB | completed, above 85 % | 1.53 GB | 95.0 % | 24.2 | 23.0 | 10.0 | 1.05× |',
+      '| 10,000,000 | 1 (abc1234) | full transform | 1,536 (derived) | 0.87 | 1GB | completed, above 85 % | 1.53 GB | 95.0 % | 24.2 | 23.0 | 10.0 | 1.05× |',
     );
-    expect(markdown).toContain('| 10,000,000 | full transform | 1,792 | 1.01 | 1GB | held | 1.50 GB | 80.0 % | 21.0 | — | — | 1.06× |');
+    expect(markdown).toContain('| 10,000,000 | 1 (abc1234) | full transform | 1,792 | 1.01 | 1GB | held | 1.50 GB | 80.0 % | 21.0 | — | — | 1.06× |');
     expect(markdown).toContain(
-      '| 10,000,000 | daily transform | 1,536 (derived) | 1.00 | 1GB | failed: killed by the out-of-memory killer | — | — | — | — | — | — |',
+      '| 10,000,000 | 1 (abc1234) | daily transform | 1,536 (derived) | 1.00 | 1GB | failed: killed by the out-of-memory killer | — | — | — | — | — | — |',
     );
     expect(markdown).toContain('| s ÷ (free cores s × 2 ÷ CPU cores) |');
     expect(markdown).toContain('Not checked: 10,000,000: ingest: no Lambda size holds it.');
@@ -195,5 +224,27 @@ describe('lambdaCheckMarkdown', () => {
     const notHeld = { ...check, sizes: [{ ...check.sizes[0]!, jobs: [{ ...check.sizes[0]!.jobs[1]!, attempts: [run(1536, { completed: false })] }] }] };
     expect(sizingMarkdown(rows, notHeld)).toContain('| full transform: not held up to 1,536 MB |');
     expect(sizingMarkdown(rows)).not.toContain('checked in a cgroup');
+  });
+
+  it("lists every check of a size, each against the row's memory, so the largest need shows", () => {
+    const held = (memoryMb: number, share: number) => run(memoryMb, { maxRssBytes: share * memoryMb * MIB });
+    const first = checkAt10M([{ job: 'full transform', derivedMemoryMb: 1792, attempts: [held(1792, 0.8)] }]).sizes[0]!;
+    const second = checkAt10M([
+      { job: 'full transform', derivedMemoryMb: 1792, attempts: [held(1792, 0.9), held(2048, 0.78)] },
+    ]).sizes[0]!;
+    // Derived by older rules at 2,048 MB and held there: it never ran at the row's 1,792 MB.
+    const olderRules = checkAt10M([{ job: 'full transform', derivedMemoryMb: 2048, attempts: [held(2048, 0.7)] }]).sizes[0]!;
+    const rows: SizingRow[] = [{ transactions: 10e6, basis: 'measured', memoryMb: 1792 }];
+    const check = { machineCores: 2, sizes: [first, { ...second, commit: 'def5678' }, olderRules] };
+    expect(sizingMarkdown(rows, check)).toContain(
+      '| full transform: held (80.0 %), needed 2,048 MB (78.0 %), held at 2,048 MB (70.0 %) in 3 checks |',
+    );
+    // Checks with the same verdict share it, each peak shown.
+    const again = { machineCores: 2, sizes: [first, { ...first, commit: 'def5678', jobs: [{ ...first.jobs[0]!, attempts: [held(1792, 0.75)] }] }] };
+    expect(sizingMarkdown(rows, again)).toContain('| full transform: held (80.0 %, 75.0 %) in 2 checks |');
+    const markdown = lambdaCheckMarkdown(check);
+    expect(markdown).toMatch(/\| 10,000,000 \| 1 \(abc1234\) \| full transform \| 1,792 \(derived\) \|.*\| held \|/);
+    expect(markdown).toMatch(/\| 10,000,000 \| 2 \(def5678\) \| full transform \| 1,792 \(derived\) \|.*\| completed, above 85 % \|/);
+    expect(markdown).toMatch(/\| 10,000,000 \| 3 \(abc1234\) \| full transform \| 2,048 \(derived\) \|.*\| held \|/);
   });
 });

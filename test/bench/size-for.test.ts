@@ -57,7 +57,7 @@ describe('sizeForLake', () => {
     const text = sizeForLake([profile({ lambdaCheck: checkAt10M })], { transactions: 10e6, customers: 1e6 });
     expect(text).toContain('From 2026-11-23.json (~10.0 per customer).');
     expect(text).toContain('memory: 2,048 MB (derived 1,792 MB, grown 14 %');
-    expect(text).toContain('check: 10M in 2026-11-23.json, full transform: needed 2,048 MB where 1,792 MB was derived');
+    expect(text).toContain('check: 10M in 2026-11-23.json (checked at abc1234), full transform: needed 2,048 MB where 1,792 MB was derived');
     // Storage and DuckDB limit as derived by hand in sizing.test.ts: 2,048 MB and 1.0GB.
     expect(text).toContain('cdk.json context, lambda.transform: {"memoryMb":2048,"ephemeralStorageMb":2048,"duckdbMemoryLimit":"1.0GB"}');
     expect(text).toContain('Ingest function: give --largest-file');
@@ -68,6 +68,30 @@ describe('sizeForLake', () => {
     );
     // The full transform's check has no time at the derived size (killed there): no ratio.
     expect(text).toContain('full rebuild: 39 s\n');
+  });
+
+  it('grows by the largest need of several checks of a size', () => {
+    const [size] = checkAt10M.sizes;
+    const heldAsDerived = { ...size!, jobs: [size!.jobs[1]!] };
+    const neededMore = {
+      ...size!,
+      commit: 'def5678',
+      jobs: [
+        {
+          ...size!.jobs[0]!,
+          attempts: [
+            ...size!.jobs[0]!.attempts,
+            { memoryMb: 2304, cpuShare: 1.3, duckdbMemoryLimit: '1.0GB', completed: true, maxRssBytes: 0.8 * 2304 * MIB, peakGroupBytes: 0 },
+          ].map((attempt) => (attempt.memoryMb === 2048 ? { ...attempt, maxRssBytes: 0.9 * 2048 * MIB } : attempt)),
+        },
+      ],
+    };
+    const lambdaCheck: LambdaCheck = { machineCores: 2, sizes: [checkAt10M.sizes[0]!, neededMore, heldAsDerived] };
+    const text = sizeForLake([profile({ lambdaCheck })], { transactions: 10e6, customers: 1e6 });
+    // 2,304 ÷ 1,792 = 1.286: the second check needed two steps where the first needed one.
+    expect(text).toContain('memory: 2,304 MB (derived 1,792 MB, grown 29 %');
+    expect(text).toContain('(checked at abc1234), full transform: needed 2,048 MB where 1,792 MB was derived');
+    expect(text).toContain('(checked at def5678), full transform: needed 2,304 MB where 1,792 MB was derived');
   });
 
   it('gives no duration ratio from a check saved without a run on free cores', () => {
