@@ -207,7 +207,8 @@ const sizingRules = (fn: 'ingest' | 'transform', stored: string, durations: stri
   'measured size). Memory: the smallest size (256 MB steps) holding DuckDB at L plus the memory outside it within ' +
   `${HEADROOM * 100} %, grown while /tmp would exceed 10,240 MB. The function gives DuckDB ${duckdbShare} of its memory unless ` +
   `\`lambda.${fn}.duckdbMemoryLimit\` is set (or \`pipeline.duckdb.memoryLimit\`, which both functions share); ` +
-  `where ${duckdbShare} would not leave room, the table names the limit to set there. ` +
+  'the table names the limit to set where that share would give DuckDB more than L at the smallest size (the memory ' +
+  `outside DuckDB was measured at L and grows with the limit) or would not leave room for the rest. ` +
   `Ephemeral storage: 1.5 × (${stored} + spill at that limit), in 512 MB steps. Durations: ${durations} measured ` +
   'here on 2 cores, scaled by 2 ÷ vCPUs below 3,538 MB (Lambda gives a vCPU per 1,769 MB; no gain assumed above ' +
   '2). On the default function, where it holds the run: the run with no memory limit when DuckDB\'s default share ' +

@@ -8,8 +8,10 @@
  *   sizes and along the last two beyond them (through zero from a single size).
  * - Memory M: the smallest (256 MB steps) holding DuckDB at L plus the memory outside it within 85 %
  *   of M, grown while /tmp would exceed Lambda's 10,240 MB. The function gives DuckDB 70 % of M
- *   (lambdas/shared/env.ts) unless its `lambda.<function>.duckdbMemoryLimit` is set; where 70 % would not
- *   leave room the row names the limit to set (85 % of M less the memory outside DuckDB).
+ *   (lambdas/shared/env.ts) unless its `lambda.<function>.duckdbMemoryLimit` is set. The row names the
+ *   limit to set at the smallest M where 70 % is more than L (the memory outside DuckDB was measured
+ *   at L: the sizing checks found it grows with the limit), and wherever 70 % would not leave room
+ *   (85 % of M less the memory outside DuckDB).
  * - Ephemeral storage: 1.5 × (what the function keeps on /tmp + spill), in 512 MB steps; spill is
  *   what DuckDB would use unlimited less the limit it gets. The transform keeps the curated files,
  *   marts and state; the ingest the downloaded file and the files it writes.
@@ -186,8 +188,12 @@ type Sized = Omit<SizingRow, 'transactions' | 'basis'>;
 function sizeFor({ needs, limitedSeconds, incrementalSeconds: measuredIncremental, unlimitedSeconds }: Scaled, limit: number, defaults: LambdaFunction): Sized {
   // The smallest function holding DuckDB at the measured limit, then larger while /tmp would not fit.
   const processBytes = needs.unspilledRss > 0 ? needs.unspilledRss : limit + needs.beyondDuckDb;
-  let memoryMb = roundUp(Math.max(limit / DUCKDB_MEMORY_SHARE, processBytes / HEADROOM) / MIB, MEMORY_STEP_MB);
-  const duckdbLimitFor = (mb: number) => Math.min(DUCKDB_MEMORY_SHARE * mb * MIB, HEADROOM * mb * MIB - needs.beyondDuckDb);
+  const smallestMb = roundUp(Math.max(limit / DUCKDB_MEMORY_SHARE, processBytes / HEADROOM) / MIB, MEMORY_STEP_MB);
+  let memoryMb = smallestMb;
+  // At the smallest size, DuckDB gets the limit the runs were measured at: the memory outside DuckDB
+  // was measured there and grows with the limit. Larger sizes, needed for /tmp, give it what fits.
+  const duckdbLimitFor = (mb: number) =>
+    Math.min(DUCKDB_MEMORY_SHARE * mb * MIB, HEADROOM * mb * MIB - needs.beyondDuckDb, mb === smallestMb ? limit : Infinity);
   while (memoryMb <= LAMBDA_MAX_MB && plan(needs, memoryMb, duckdbLimitFor(memoryMb)).ephemeralStorageMb > LAMBDA_MAX_STORAGE_MB) {
     memoryMb += MEMORY_STEP_MB;
   }

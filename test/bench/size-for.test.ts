@@ -58,8 +58,8 @@ describe('sizeForLake', () => {
     expect(text).toContain('From 2026-11-23.json (~10.0 per customer).');
     expect(text).toContain('memory: 2,048 MB (derived 1,792 MB, grown 14 %');
     expect(text).toContain('check: 10M in 2026-11-23.json (checked at abc1234), full transform: needed 2,048 MB where 1,792 MB was derived');
-    // Storage and DuckDB limit as derived by hand in sizing.test.ts: 2,048 MB and 1.0GB.
-    expect(text).toContain('cdk.json context, lambda.transform: {"memoryMb":2048,"ephemeralStorageMb":2048,"duckdbMemoryLimit":"1.0GB"}');
+    // Storage and DuckDB limit as derived by hand in sizing.test.ts: 2,560 MB and 1.0GB.
+    expect(text).toContain('cdk.json context, lambda.transform: {"memoryMb":2048,"ephemeralStorageMb":2560,"duckdbMemoryLimit":"1.0GB"}');
     expect(text).toContain('Ingest function: give --largest-file');
     // 5 s measured daily on 2 cores, scaled by 2 × 1,769 / 1,792. Its check took 12 s in a 1-core group after 5 s on
     // the 2 free cores, which the rule scales to 10 s: 1.2×.

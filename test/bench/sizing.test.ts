@@ -25,10 +25,11 @@ describe('deriveSizing', () => {
     // Outside DuckDB 1.5 − 1 = 0.5 GB; the process needs 1.5 GB within 85 %: 1.7647e9 B = 1,682.9 MiB → 1,792.
     expect(row?.basis).toBe('measured');
     expect(row?.memoryMb).toBe(1792);
-    // 70 % of 1,792 MiB is 1,315,333,734 B, but 85 % less the 0.5 GB outside DuckDB leaves 1,097,190,963 B.
+    // 70 % of 1,792 MiB is 1,315,333,734 B and 85 % less the 0.5 GB outside DuckDB 1,097,190,963 B, both
+    // above the 1 GB the run was measured at, which DuckDB gets at the smallest size.
     expect(row?.duckdbMemoryLimit).toBe('1.0GB');
-    // DuckDB wants 1 + 1 = 2 GB: 902,809,037 B spill; 1.5 × (0.5e9 + spill) = 2,006.7 MiB → 2,048 in 512 steps.
-    expect(row?.ephemeralStorageMb).toBe(2048);
+    // DuckDB wants 1 + 1 = 2 GB: 1 GB spill; 1.5 × (0.5e9 + 1e9) = 2,145.8 MiB → 2,560 in 512 steps.
+    expect(row?.ephemeralStorageMb).toBe(2560);
     // 1,792 MB is 1,792 / 1,769 vCPUs: times scale by 2 / 1.0130 = 1.9743.
     expect(row?.seconds).toBeCloseTo((20 * 2 * 1769) / 1792, 9);
     expect(row?.incrementalSeconds).toBeCloseTo((5 * 2 * 1769) / 1792, 9);
@@ -39,6 +40,18 @@ describe('deriveSizing', () => {
     // least 2 vCPUs: unscaled.
     expect(row?.defaultFunctionSeconds).toBe(12);
     expect(row?.defaultFunctionIncrementalSeconds).toBe(5);
+  });
+
+  it('grows the function while /tmp would not hold the spill, giving DuckDB more than the limit measured', () => {
+    const spillHeavy: ScalingPoint = { ...spilledAt10M, storedBytes: 3e9, limited: { ...spilledAt10M.limited, peakSpillBytes: 6e9 } };
+    const [row] = deriveSizing([spillHeavy], TRANSFORM, [10e6]);
+    // At 1,792 MB with DuckDB at the measured 1 GB: 1.5 × (3 + 6 GB) = 12,874 MiB of /tmp, over 10,240. Larger,
+    // DuckDB gets 70 % (from 3,179 MiB up; 85 % less the 0.5 GB outside it below): at 3,840 MB that is
+    // 2,818,572,288 B, leaving 1.5 × (3e9 + 7e9 − it) = 10,273.1 MiB; at 4,096 MB 3,006,477,107 B, leaving
+    // 10,004.3 MiB → 10,240 MB.
+    expect(row).toMatchObject({ memoryMb: 4096, ephemeralStorageMb: 10240 });
+    // 70 % is the function's default share: no limit to set.
+    expect(row?.duckdbMemoryLimit).toBeUndefined();
   });
 
   it('derives up to twice the largest size measured and nothing beyond', () => {
@@ -96,11 +109,11 @@ describe('deriveSizing', () => {
       [10e6, 25e6, 50e6],
     );
     // Both: 0.33 GB outside DuckDB; 1.33 GB within 85 % is 1,492.2 MiB → 1,536 MB, where 85 % less 0.33 GB
-    // (1,039,020,826 B) is below 70 % (1,127,428,915 B): DuckDB gets 1.0 GB.
+    // (1,039,020,826 B) and 70 % (1,127,428,915 B) are above the 1 GB measured: DuckDB gets 1 GB.
     expect(tenMillion).toMatchObject({ memoryMb: 1536, duckdbMemoryLimit: '1.0GB' });
     expect(fiftyMillion).toMatchObject({ memoryMb: 1536, duckdbMemoryLimit: '1.0GB' });
-    // 10M: DuckDB wants 1.125 GB, spills 86.0 MB; 1.5 × (0.615 GB + spill) = 1,002.8 MiB → 1,024 MB.
-    expect(tenMillion?.ephemeralStorageMb).toBe(1024);
+    // 10M: DuckDB wants 1.125 GB, spills 0.125 GB; 1.5 × (0.615 + 0.125 GB) = 1,058.6 MiB → 1,536 MB.
+    expect(tenMillion?.ephemeralStorageMb).toBe(1536);
     expect(tenMillion?.seconds).toBeCloseTo((6.4 * 2 * 1769) / 1536, 9);
     // In the default 3,008 MB function DuckDB gets 2.21 GB: no spill, 1,024 MB of /tmp within 4,096.
     expect(tenMillion?.fitsDefaultFunction).toBe(true);
@@ -112,7 +125,7 @@ describe('deriveSizing', () => {
     // 2.208 GB, so it spills there: the memory-limited time, 6.4 + 30.3k = 17.7625 s, bounds it.
     expect(twentyFiveMillion?.fitsDefaultFunction).toBe(true);
     expect(twentyFiveMillion?.defaultFunctionSeconds).toBeCloseTo((17.7625 * 2 * 1769) / 3008, 9);
-    // 50M: DuckDB wants 4.78 GB, spills 3.74 GB at 1.04 GB; 1.5 × (3.1 + 3.74 GB) = 9,786.6 MiB → 10,240 MB.
+    // 50M: DuckDB wants 4.78 GB, spills 3.78 GB at 1 GB; 1.5 × (3.1 + 3.78 GB) = 9,841.9 MiB → 10,240 MB.
     expect(fiftyMillion?.ephemeralStorageMb).toBe(10240);
     // The default function spills 2.57 GB: 1.5 × (3.1 + 2.57 GB) = 8,113.9 MiB of /tmp, over its 4,096 MB.
     expect(fiftyMillion?.fitsDefaultFunction).toBe(false);

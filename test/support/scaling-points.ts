@@ -2,7 +2,7 @@ import type { ScalingPoint } from '../../bench/sizing.ts';
 
 /**
  * A 10M-transaction run of 1M customers that spilled 1 GB under a 1 GB DuckDB limit: the transform
- * derives 1,792 MB, 2,048 MB of /tmp and a 1.0GB DuckDB limit for it (worked by hand in sizing.test.ts).
+ * derives 1,792 MB, 2,560 MB of /tmp and a 1.0GB DuckDB limit for it (worked by hand in sizing.test.ts).
  */
 export const spilledAt10M: ScalingPoint = {
   rows: 10e6,
