@@ -49,6 +49,8 @@ export interface JobCheck {
    * DuckDB limit: what the sizing scales by the function's vCPUs. Absent in checks saved before it was.
    */
   readonly freeCoresSeconds?: number;
+  /** That run's peak RSS: against the groups' peaks, what the group's CPU share and memory add. */
+  readonly freeCoresMaxRssBytes?: number;
   /** The first at the derived memory, each next one MEMORY_STEP_MB larger. */
   readonly attempts: readonly EmulatedRun[];
 }
@@ -86,6 +88,20 @@ export function checksBesides(check: LambdaCheck | undefined, replaced: readonly
 export function withChecks(saved: LambdaCheck | undefined, checked: readonly SizeCheck[], machineCores: number): LambdaCheck {
   const kept = saved?.machineCores === machineCores ? saved.sizes : [];
   return { machineCores, sizes: [...kept, ...checked].sort((a, b) => a.transactions - b.transactions) };
+}
+
+/** DuckDB's limit in a function of `memoryMb` set up as `row` says: the row's named limit, else the function's share. */
+export function functionDuckDbLimit(row: SizingRow, memoryMb: number): string {
+  return row.duckdbMemoryLimit ?? lambdaDuckDbSettings({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb) }).memoryLimit!;
+}
+
+/**
+ * Whether a check ran `row` as the sizing derives it now: its first run at the row's memory and DuckDB
+ * limit. Checks of a derivation since changed say nothing about the size to deploy.
+ */
+export function ranAsDerived(job: JobCheck, row: SizingRow): boolean {
+  const first = job.attempts[0];
+  return row.memoryMb !== undefined && first?.memoryMb === row.memoryMb && first.duckdbMemoryLimit === functionDuckDbLimit(row, row.memoryMb);
 }
 
 /** Whether a run completed with its peak RSS within the sizing's margin of the function's memory. */
@@ -140,9 +156,7 @@ async function checkJob(
   estimateSeconds: number | undefined,
   runOnce: (config: string, prefix: readonly string[]) => Promise<IngestMeasurement | TransformMeasurement>,
 ): Promise<JobCheck> {
-  // As the function sets it: the row's explicit limit, else its share of the function's memory.
-  const duckdbLimitAt = (memoryMb: number) =>
-    row.duckdbMemoryLimit ?? lambdaDuckDbSettings({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb) }).memoryLimit!;
+  const duckdbLimitAt = (memoryMb: number) => functionDuckDbLimit(row, memoryMb);
   const tempDirectory = join(deps.scratch, 'spill');
   const configWith = async (duckdbMemoryLimit: string) => {
     const config = join(deps.scratch, 'function-config.json');
@@ -151,9 +165,9 @@ async function checkJob(
   };
 
   deps.progress(`${job} on this machine's ${deps.machineCores} cores, outside any group (DuckDB ${duckdbLimitAt(row.memoryMb)})`);
-  let freeCoresSeconds: number;
+  let reference: IngestMeasurement | TransformMeasurement;
   try {
-    freeCoresSeconds = (await runOnce(await configWith(duckdbLimitAt(row.memoryMb)), [])).seconds;
+    reference = await runOnce(await configWith(duckdbLimitAt(row.memoryMb)), []);
   } finally {
     await rm(tempDirectory, { recursive: true, force: true });
   }
@@ -199,7 +213,8 @@ async function checkJob(
     job,
     derivedMemoryMb: row.memoryMb,
     ...(estimateSeconds !== undefined ? { estimateSeconds } : {}),
-    freeCoresSeconds,
+    freeCoresSeconds: reference.seconds,
+    freeCoresMaxRssBytes: reference.maxRssBytes,
     attempts,
   };
 }

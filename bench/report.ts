@@ -5,7 +5,7 @@ import { currentStages, type TransformStages } from './stages.ts';
 import { FUNCTION_DEFAULTS } from '../infra/config.ts';
 import { GENERATE_DEFAULTS } from '../lambdas/core/generate.ts';
 import { DUCKDB_MEMORY_SHARE } from '../lambdas/shared/env.ts';
-import { heldWithinMargin, overScaledFreeCores, type CheckedJob, type JobCheck, type LambdaCheck } from './lambda-check.ts';
+import { heldWithinMargin, overScaledFreeCores, ranAsDerived, type CheckedJob, type JobCheck, type LambdaCheck } from './lambda-check.ts';
 import { HEADROOM, MEMORY_STEP_MB, type LambdaFunction, type SizingRow } from './sizing.ts';
 import type { SplitFiles } from './split.ts';
 
@@ -238,12 +238,16 @@ function sizingTable(
     const atRow = checks.filter((check) => check.transactions === row.transactions).map(({ job }) => job);
     return [...new Set(atRow.map((job) => job.job))]
       .map((name) => {
-        const verdicts = atRow.filter((job) => job.job === name).map((job) => checkVerdict(job, row.memoryMb ?? job.derivedMemoryMb));
+        const ofJob = atRow.filter((job) => job.job === name);
+        const verdicts = ofJob.filter((job) => ranAsDerived(job, row)).map(checkVerdict);
         // One verdict with the peaks of every check that reached it, e.g. "held (30.3 %, 32.9 %)".
         const peaksByVerdict = new Map<string, string[]>();
         for (const { verdict, peak } of verdicts) peaksByVerdict.set(verdict, [...(peaksByVerdict.get(verdict) ?? []), ...(peak ? [peak] : [])]);
         const found = [...peaksByVerdict].map(([verdict, peaks]) => (peaks.length > 0 ? `${verdict} (${peaks.join(', ')})` : verdict));
-        return `${name}: ${found.join(', ')}${verdicts.length > 1 ? ` in ${verdicts.length} checks` : ''}`;
+        const earlier = ofJob.length - verdicts.length;
+        const notCounted = `${earlier} ${earlier > 1 ? 'checks' : 'check'} of an earlier derivation (not counted)`;
+        if (verdicts.length === 0) return `${name}: ${notCounted}`;
+        return `${name}: ${found.join(', ')}${verdicts.length > 1 ? ` in ${verdicts.length} checks` : ''}${earlier > 0 ? `, besides ${notCounted}` : ''}`;
       })
       .join('; ');
   };
@@ -275,23 +279,19 @@ function sizingTable(
   );
 }
 
-/**
- * What one check of a job found against the row's memory: held there, needed more (it failed below the
- * size that held), held at another size it started from (the rules derived another size then), or held nowhere.
- */
-function checkVerdict(job: JobCheck, rowMemoryMb: number): { readonly verdict: string; readonly peak?: string } {
+/** What one check of a job found: held at the derived size, needed a larger one, or held at none it tried. */
+function checkVerdict(job: JobCheck): { readonly verdict: string; readonly peak?: string } {
   const heldAt = job.attempts.find(heldWithinMargin);
   if (!heldAt) return { verdict: `not held up to ${formatCount(job.attempts.at(-1)?.memoryMb ?? job.derivedMemoryMb)} MB` };
   const peak = heldAt.maxRssBytes === undefined ? {} : { peak: formatShare(heldAt.maxRssBytes / (heldAt.memoryMb * MIB)) };
-  if (heldAt.memoryMb === rowMemoryMb) return { verdict: 'held', ...peak };
-  if (heldAt.memoryMb > rowMemoryMb && heldAt !== job.attempts[0]) return { verdict: `needed ${formatCount(heldAt.memoryMb)} MB`, ...peak };
-  return { verdict: `held at ${formatCount(heldAt.memoryMb)} MB`, ...peak };
+  return { verdict: heldAt === job.attempts[0] ? 'held' : `needed ${formatCount(heldAt.memoryMb)} MB`, ...peak };
 }
 
 const CHECKED_COLUMN =
   ' Checked in a cgroup: the sizing check below, which ran each measured size in a control group with the memory ' +
   "and CPU share of this row's function (held: its peak RSS stayed within the margin), or the size that held it. " +
-  'Checks of a size add up, as a peak moves between runs: the largest size any check needed is the size to deploy.';
+  'Checks of a size add up, as a peak moves between runs: the largest size any check needed is the size to deploy. ' +
+  'Checks that ran another memory or DuckDB limit than the row now derives are not counted.';
 
 /** A checked job with the sizing row's size it checked. */
 interface JobCheckAtSize {
@@ -374,6 +374,7 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
         run.seconds === undefined ? '—' : formatSeconds(run.seconds),
         attempt === 0 && job.estimateSeconds !== undefined ? formatSeconds(job.estimateSeconds) : '—',
         attempt === 0 && job.freeCoresSeconds !== undefined ? formatSeconds(job.freeCoresSeconds) : '—',
+        attempt === 0 && job.freeCoresMaxRssBytes !== undefined ? formatBytes(job.freeCoresMaxRssBytes) : '—',
         formatRatio(overScaledFreeCores(job, run, check.machineCores)),
       ]),
     ),
@@ -398,6 +399,7 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
         's',
         'table estimate s',
         `on ${check.machineCores} free cores s`,
+        'peak RSS there',
         `s ÷ (free cores s × ${check.machineCores} ÷ CPU cores)`,
       ],
       rows,
@@ -406,13 +408,15 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
       'and to its CPU share (a vCPU per 1,769 MB, at most the cores here), with the DuckDB memory limit that function ' +
       `sets: the table's, else ${duckdbShare} of its memory. The first run of a job is at the size the tables above derive; a run ` +
       `that failed or peaked above ${margin} of its memory ran again ${MEMORY_STEP_MB} MB larger. A size checked again keeps its ` +
-      'earlier checks, numbered in the order they ran; the tables above take the largest size any of them needed. The ingest took the sample ' +
+      'earlier checks, numbered in the order they ran; the tables above take the largest size needed by those that ran the memory ' +
+      'and DuckDB limit the tables now derive. The ingest took the sample ' +
       'file, the full transform the lake it ingested, the daily transform a lake seeded with the rows before the cut ' +
       'date with the new file ingested (seeding ran outside any group). /tmp was not limited. ' +
       `Free cores: the same job run just before outside any group, on this machine's ${check.machineCores} cores with the ` +
       "derived size's DuckDB limit; the last column scales it to the group's CPU share as the tables scale durations to a " +
       "function's vCPUs, so it measures that rule at the time of the check, whatever the machine's speed then (the " +
-      "table estimate comes from the bench's own runs). Checks saved before it was measured show dashes there." +
+      "table estimate comes from the bench's own runs); its peak RSS beside the groups' shows what a group's CPU share and " +
+      'memory add. Checks saved before these were measured show dashes there.' +
       (skipped.length > 0 ? ` Not checked: ${skipped.join('; ')}.` : ''),
   ].join('\n\n');
 }

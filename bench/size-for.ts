@@ -10,11 +10,12 @@ import { readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { FUNCTION_DEFAULTS } from '../infra/config.ts';
 import { DUCKDB_MEMORY_SHARE } from '../lambdas/shared/env.ts';
-import { heldWithinMargin, overScaledFreeCores, type CheckedJob, type LambdaCheck } from './lambda-check.ts';
+import { heldWithinMargin, overScaledFreeCores, ranAsDerived, type CheckedJob, type JobCheck, type LambdaCheck } from './lambda-check.ts';
 import { ingestScalingPoints, transformScalingPoints } from './points.ts';
 import { checksOf, formatCount, readSavedReport, sampleMonths, type BenchReport } from './report.ts';
 import {
   customersPerTransaction,
+  deriveSizing,
   deriveSizingByCustomers,
   formatRows,
   LAMBDA_MAX_MB,
@@ -89,17 +90,24 @@ interface CheckedShortfall {
   readonly durationRatios: ReadonlyMap<CheckedJob, readonly number[]>;
 }
 
-function checkedShortfall(runs: readonly MeasuredProfile[], jobs: readonly CheckedJob[], rows: number): CheckedShortfall {
+function checkedShortfall(runs: readonly MeasuredProfile[], fn: 'transform' | 'ingest', jobs: readonly CheckedJob[], rows: number): CheckedShortfall {
   let ratio = 1;
   let unresolved = false;
   const evidence: string[] = [];
   const durationRatios = new Map<CheckedJob, number[]>();
-  for (const { path, lambdaCheck } of runs) {
-    if (lambdaCheck === undefined) {
-      evidence.push(`${basename(path)}: not checked (npm run bench -- --check-lambda ${path})`);
+  for (const run of runs) {
+    const { path, lambdaCheck } = run;
+    // Only checks of the size the run's own table derives now (ranAsDerived) count.
+    const asDerived = ({ transactions, job }: { readonly transactions: number; readonly job: JobCheck }) => {
+      const [row] = deriveSizing(run[fn], FUNCTION_DEFAULTS[fn], [transactions]);
+      return row !== undefined && ranAsDerived(job, row);
+    };
+    const checks = checksOf(lambdaCheck, jobs).filter(asDerived);
+    if (lambdaCheck === undefined || checks.length === 0) {
+      const what = lambdaCheck === undefined ? 'not checked' : 'not checked as the sizing now derives it';
+      evidence.push(`${basename(path)}: ${what} (npm run bench -- --check-lambda ${path})`);
       continue;
     }
-    const checks = checksOf(lambdaCheck, jobs);
     const sizes = [...new Set(checks.map((c) => c.transactions))];
     const below = Math.max(...sizes.filter((size) => size <= rows * (1 + SAME_SIZE)));
     const above = Math.min(...sizes.filter((size) => size >= rows * (1 - SAME_SIZE)));
@@ -215,7 +223,7 @@ export function sizeForLake(runs: readonly MeasuredProfile[], lake: Lake): strin
     '',
     'Transform function:',
     `  ${blendLine(transform, runsOf(transform))}`,
-    ...functionLines('transform', FUNCTION_DEFAULTS.transform, transformRow, checkedShortfall(runsOf(transform), ['full transform', 'daily transform'], lake.transactions), [
+    ...functionLines('transform', FUNCTION_DEFAULTS.transform, transformRow, checkedShortfall(runsOf(transform), 'transform', ['full transform', 'daily transform'], lake.transactions), [
       { label: 'full rebuild', job: 'full transform', recommended: transformRow.seconds, onDefault: transformRow.defaultFunctionSeconds },
       { label: 'daily run (1 % new)', job: 'daily transform', recommended: transformRow.incrementalSeconds, onDefault: transformRow.defaultFunctionIncrementalSeconds },
     ]),
@@ -234,7 +242,7 @@ export function sizeForLake(runs: readonly MeasuredProfile[], lake: Lake): strin
     lines.push(
       `Ingest function, for a file of ${formatCount(lake.largestFile)} transactions:`,
       `  ${blendLine(ingest, runsOf(ingest))}`,
-      ...functionLines('ingest', FUNCTION_DEFAULTS.ingest, ingestRow, checkedShortfall(runsOf(ingest), ['ingest'], lake.largestFile), [
+      ...functionLines('ingest', FUNCTION_DEFAULTS.ingest, ingestRow, checkedShortfall(runsOf(ingest), 'ingest', ['ingest'], lake.largestFile), [
         { label: 'ingest', job: 'ingest', recommended: ingestRow.seconds, onDefault: ingestRow.defaultFunctionSeconds },
       ]),
     );

@@ -160,6 +160,7 @@ describe('checkSize', () => {
       ['transform', '1.0GB'],
     ]);
     expect(check.jobs.map((job) => job.freeCoresSeconds)).toEqual([1, 1, 1]);
+    expect(check.jobs.map((job) => job.freeCoresMaxRssBytes)).toEqual([1e9, 1e9, 1e9]);
     expect(check.skipped).toEqual([]);
   });
 });
@@ -179,6 +180,7 @@ describe('lambdaCheckMarkdown', () => {
           derivedMemoryMb: 1536,
           estimateSeconds: 23,
           freeCoresSeconds: 10,
+          freeCoresMaxRssBytes: 1.2e9,
           attempts: [
             run(1536, { maxRssBytes: 0.95 * 1536 * MIB, seconds: 24.2, cpuShare: 0.868 }),
             run(1792, { maxRssBytes: 0.8 * 1792 * MIB, seconds: 21, cpuShare: 1.013 }),
@@ -191,13 +193,13 @@ describe('lambdaCheckMarkdown', () => {
     const markdown = lambdaCheckMarkdown(check);
     // 10 s on 2 free cores: 24.2 / (10 × 2 / 0.868) = 1.05; 21 / (10 × 2 / 1.013) = 1.06.
     expect(markdown).toContain(
-      '| 10,000,000 | 1 (abc1234) | full transform | 1,536 (derived) | 0.87 | 1GB | completed, above 85 % | 1.53 GB | 95.0 % | 24.2 | 23.0 | 10.0 | 1.05× |',
+      '| 10,000,000 | 1 (abc1234) | full transform | 1,536 (derived) | 0.87 | 1GB | completed, above 85 % | 1.53 GB | 95.0 % | 24.2 | 23.0 | 10.0 | 1.20 GB | 1.05× |',
     );
-    expect(markdown).toContain('| 10,000,000 | 1 (abc1234) | full transform | 1,792 | 1.01 | 1GB | held | 1.50 GB | 80.0 % | 21.0 | — | — | 1.06× |');
+    expect(markdown).toContain('| 10,000,000 | 1 (abc1234) | full transform | 1,792 | 1.01 | 1GB | held | 1.50 GB | 80.0 % | 21.0 | — | — | — | 1.06× |');
     expect(markdown).toContain(
-      '| 10,000,000 | 1 (abc1234) | daily transform | 1,536 (derived) | 1.00 | 1GB | failed: killed by the out-of-memory killer | — | — | — | — | — | — |',
+      '| 10,000,000 | 1 (abc1234) | daily transform | 1,536 (derived) | 1.00 | 1GB | failed: killed by the out-of-memory killer | — | — | — | — | — | — | — |',
     );
-    expect(markdown).toContain('| s ÷ (free cores s × 2 ÷ CPU cores) |');
+    expect(markdown).toContain('| on 2 free cores s | peak RSS there | s ÷ (free cores s × 2 ÷ CPU cores) |');
     expect(markdown).toContain('Not checked: 10,000,000: ingest: no Lambda size holds it.');
     expect(markdown).toContain('commit abc1234');
   });
@@ -213,8 +215,8 @@ describe('lambdaCheckMarkdown', () => {
       { job: 'daily transform', derivedMemoryMb: 1536, attempts: [run(1536, { maxRssBytes: 0.5 * 1536 * MIB })] },
     ]);
     const rows: SizingRow[] = [
-      { transactions: 10e6, basis: 'measured', memoryMb: 1536 },
-      { transactions: 20e6, basis: 'extrapolated', memoryMb: 2048 },
+      { transactions: 10e6, basis: 'measured', memoryMb: 1536, duckdbMemoryLimit: '1GB' },
+      { transactions: 20e6, basis: 'extrapolated', memoryMb: 2048, duckdbMemoryLimit: '1GB' },
     ];
     const table = sizingMarkdown(rows, check);
     expect(table).toContain('| full transform: needed 1,792 MB (75.0 %); daily transform: held (50.0 %) |');
@@ -232,12 +234,18 @@ describe('lambdaCheckMarkdown', () => {
     const second = checkAt10M([
       { job: 'full transform', derivedMemoryMb: 1792, attempts: [held(1792, 0.9), held(2048, 0.78)] },
     ]).sizes[0]!;
-    // Derived by older rules at 2,048 MB and held there: it never ran at the row's 1,792 MB.
+    // Derived by older rules: at 2,048 MB, and at the row's 1,792 MB with another DuckDB limit.
     const olderRules = checkAt10M([{ job: 'full transform', derivedMemoryMb: 2048, attempts: [held(2048, 0.7)] }]).sizes[0]!;
-    const rows: SizingRow[] = [{ transactions: 10e6, basis: 'measured', memoryMb: 1792 }];
-    const check = { machineCores: 2, sizes: [first, { ...second, commit: 'def5678' }, olderRules] };
+    const otherLimit = checkAt10M([
+      { job: 'full transform', derivedMemoryMb: 1792, attempts: [{ ...held(1792, 0.95), duckdbMemoryLimit: '1.2GB' }, held(2048, 0.8)] },
+    ]).sizes[0]!;
+    const rows: SizingRow[] = [{ transactions: 10e6, basis: 'measured', memoryMb: 1792, duckdbMemoryLimit: '1GB' }];
+    const check = { machineCores: 2, sizes: [first, { ...second, commit: 'def5678' }, olderRules, otherLimit] };
     expect(sizingMarkdown(rows, check)).toContain(
-      '| full transform: held (80.0 %), needed 2,048 MB (78.0 %), held at 2,048 MB (70.0 %) in 3 checks |',
+      '| full transform: held (80.0 %), needed 2,048 MB (78.0 %) in 2 checks, besides 2 checks of an earlier derivation (not counted) |',
+    );
+    expect(sizingMarkdown(rows, { machineCores: 2, sizes: [olderRules] })).toContain(
+      '| full transform: 1 check of an earlier derivation (not counted) |',
     );
     // Checks with the same verdict share it, each peak shown.
     const again = { machineCores: 2, sizes: [first, { ...first, commit: 'def5678', jobs: [{ ...first.jobs[0]!, attempts: [held(1792, 0.75)] }] }] };

@@ -94,6 +94,19 @@ describe('sizeForLake', () => {
     expect(text).toContain('(checked at def5678), full transform: needed 2,304 MB where 1,792 MB was derived');
   });
 
+  it('does not grow by a check that ran another DuckDB limit than the run now derives', () => {
+    const [size] = checkAt10M.sizes;
+    const otherLimit: LambdaCheck = {
+      ...checkAt10M,
+      sizes: [{ ...size!, jobs: size!.jobs.map((job) => ({ ...job, attempts: job.attempts.map((a) => ({ ...a, duckdbMemoryLimit: '1.2GB' })) })) }],
+    };
+    const text = sizeForLake([profile({ lambdaCheck: otherLimit })], { transactions: 10e6, customers: 1e6 });
+    expect(text).toContain('memory: 1,792 MB\n');
+    expect(text).toContain(
+      'check: 2026-11-23.json: not checked as the sizing now derives it (npm run bench -- --check-lambda bench/results/2026-11-23.json)',
+    );
+  });
+
   it('gives no duration ratio from a check saved without a run on free cores', () => {
     const [size] = checkAt10M.sizes;
     const withoutFreeCores: LambdaCheck = {
