@@ -82,7 +82,7 @@ export function checksBesides(check: LambdaCheck | undefined, replaced: readonly
 
 /**
  * The saved check with `checked` added. Checks of a size accumulate: a job's peak moves between runs by
- * up to a tenth of the function's memory, so the size to deploy is the largest any check needed. Checks
+ * a tenth of the function's memory and more, so the size to deploy is the largest any check needed. Checks
  * saved on a machine with other cores are dropped, as their times were judged against those cores.
  */
 export function withChecks(saved: LambdaCheck | undefined, checked: readonly SizeCheck[], machineCores: number): LambdaCheck {

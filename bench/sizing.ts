@@ -10,7 +10,7 @@
  *   of M, grown while /tmp would exceed Lambda's 10,240 MB. The function gives DuckDB 70 % of M
  *   (lambdas/shared/env.ts) unless its `lambda.<function>.duckdbMemoryLimit` is set. The row names the
  *   limit to set at the smallest M where 70 % is more than L (the memory outside DuckDB was measured
- *   at L: the sizing checks found it grows with the limit), and wherever 70 % would not leave room
+ *   at L, and runs by hand found it grows with the limit), and wherever 70 % would not leave room
  *   (85 % of M less the memory outside DuckDB).
  * - Ephemeral storage: 1.5 × (what the function keeps on /tmp + spill), in 512 MB steps; spill is
  *   what DuckDB would use unlimited less the limit it gets. The transform keeps the curated files,
