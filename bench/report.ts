@@ -379,7 +379,8 @@ export function lambdaCheckMarkdown(check: LambdaCheck): string {
       ]),
     ),
   );
-  const skipped = check.sizes.flatMap((size) => size.skipped.map((reason) => `${formatCount(size.transactions)}: ${reason}`));
+  // Once per size and reason, however many checks of the size skipped it.
+  const skipped = [...new Set(check.sizes.flatMap((size) => size.skipped.map((reason) => `${formatCount(size.transactions)}: ${reason}`)))];
   const distinct = (values: readonly string[]) => [...new Set(values)].join(', ');
   const commitsOf = (commits: readonly string[]) => `${new Set(commits).size > 1 ? 'commits' : 'commit'} ${distinct(commits)}`;
   return [

@@ -201,6 +201,8 @@ describe('lambdaCheckMarkdown', () => {
     );
     expect(markdown).toContain('| on 2 free cores s | peak RSS there | s ÷ (free cores s × 2 ÷ CPU cores) |');
     expect(markdown).toContain('Not checked: 10,000,000: ingest: no Lambda size holds it.');
+    const twice = lambdaCheckMarkdown({ ...check, sizes: [check.sizes[0]!, { ...check.sizes[0]!, commit: 'def5678' }] });
+    expect(twice).toContain('Not checked: 10,000,000: ingest: no Lambda size holds it.');
     expect(markdown).toContain('commit abc1234');
   });
 
