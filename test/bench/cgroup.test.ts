@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cgroupVersion, functionCgroup, functionLimits, hasMemoryPeak } from '../../bench/cgroup.ts';
 
 // The kernel's cgroup files are stood in for by a folder laid out as /sys/fs/cgroup is: the check
-// itself needs root and a real cgroup mount (it ran on cgroup v1 here: README "Sizing checked in
+// itself needs root and a real cgroup mount (it ran on cgroup v1 here: bench/README.md "Sizing checked in
 // control groups"), so these tests pin what it writes and reads, file by file, as the kernel
 // documents them (Documentation/admin-guide/cgroup-v1/memory.rst, cgroup-v2.rst).
 
