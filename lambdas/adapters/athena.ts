@@ -7,11 +7,11 @@ import {
 } from '@aws-sdk/client-athena';
 import {
   assertAthenaDatabaseName,
-  customer360Columns,
+  assertSnapshotDate,
+  customer360Select,
   customer360View,
   quoteAthenaIdentifier as q,
   type AthenaStatement,
-  type Customer360Column,
 } from '../core/exports.ts';
 import { cohortRetentionTable, martTables, transactionsTable, type TableSpec } from '../core/schema/tables.ts';
 
@@ -111,56 +111,17 @@ export async function runAthenaQuery(client: AthenaClient, query: AthenaQuery, p
   }
 }
 
-const datePattern = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
-
-function assertSnapshotDate(snapshotDate: string): void {
-  if (!datePattern.test(snapshotDate)) throw new Error(`snapshot date "${snapshotDate}" is not YYYY-MM-DD`);
-}
-
-function customer360Expression(column: Customer360Column, perCustomer: readonly TableSpec[], snapshotDate: string): string {
-  const { source } = column;
-  switch (source.kind) {
-    case 'customer_key':
-      return perCustomer.length === 1
-        ? `${q(perCustomer[0]?.name ?? '')}.${q('customer_id')}`
-        : `coalesce(${perCustomer.map((t) => `${q(t.name)}.${q('customer_id')}`).join(', ')})`;
-    case 'snapshot_date':
-      return `DATE '${snapshotDate}'`;
-    case 'column':
-      return `${q(source.table)}.${q(source.column)}`;
-    case 'month_of':
-      return `substr(CAST(${q(source.table)}.${q(source.column)} AS varchar), 1, 7)`;
-  }
-}
-
 /**
- * customer_360: every per-customer mart of one snapshot, full-outer-joined on customer_id (prospects
- * are in customer_lifecycle only). The snapshot date is written into the view as a literal when the
+ * customer_360 (customer360Select). The snapshot date is written into the view as a literal when the
  * view is (re)created after a publish, so Athena prunes to that one partition of each mart instead
  * of scanning every snapshot to find the latest, and the view switches to a new snapshot in one
  * statement, only after all of its partitions are in place.
  */
 export function customer360ViewSql(database: string, snapshotDate: string, tables: readonly TableSpec[] = martTables): string {
   assertAthenaDatabaseName(database);
-  assertSnapshotDate(snapshotDate);
-  const perCustomer = tables.filter((t) => t.perCustomer);
-  const columns = customer360Columns(tables);
   const snapshotOf = (table: TableSpec) =>
     `(SELECT * FROM ${q(database)}.${q(table.name)} WHERE ${q('as_of_date')} = DATE '${snapshotDate}') AS ${q(table.name)}`;
-  const [first, ...rest] = perCustomer;
-  if (first === undefined) throw new Error('customer_360 needs at least one per-customer table');
-  const joins = rest.map((table, index) => {
-    const joined = perCustomer.slice(0, index + 1).map((t) => `${q(t.name)}.${q('customer_id')}`);
-    const key = joined.length === 1 ? (joined[0] ?? '') : `coalesce(${joined.join(', ')})`;
-    return `FULL OUTER JOIN ${snapshotOf(table)}\n  ON ${q(table.name)}.${q('customer_id')} = ${key}`;
-  });
-  return [
-    `CREATE OR REPLACE VIEW ${q(customer360View)} AS`,
-    'SELECT',
-    columns.map((c) => `  ${customer360Expression(c, perCustomer, snapshotDate)} AS ${q(c.name)}`).join(',\n'),
-    `FROM ${snapshotOf(first)}`,
-    ...joins,
-  ].join('\n');
+  return `CREATE OR REPLACE VIEW ${q(customer360View)} AS\n${customer360Select(snapshotDate, snapshotOf, tables)}`;
 }
 
 export const cohortMatrixView = 'cohort_matrix';

@@ -5,6 +5,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { openLake } from '../adapters/open-lake.ts';
 import { loadConfigFile, parseConfig, type PipelineConfig } from '../core/config.ts';
 import { firstLine, openDuckDb, queryRows, quoteLiteral } from '../core/duckdb.ts';
+import { ExportRequestError, exportFilterDimensions, lifecycleStages, rfmSegments, valueTiers } from '../core/exports.ts';
+import { exportFromLake } from '../core/lake-export.ts';
 import { segmentSummaryTable } from '../core/schema/tables.ts';
 import { generateTransactions, GENERATE_DEFAULTS } from '../core/generate.ts';
 import { formatFromName } from '../core/ingest/source-file.ts';
@@ -109,6 +111,40 @@ async function buildDeps(options: LakeOptions, showProgress: boolean): Promise<{
     },
     done: () => progress.stop(),
   };
+}
+
+type ExportOptions = { readonly lake: string; readonly name: string; readonly columns?: readonly string[] } & {
+  readonly [option in FilterOption]?: readonly string[];
+};
+
+/** The command-line option of each export filter: --rfm-segment for rfm_segment. */
+type FilterOption = 'rfmSegment' | 'lifecycleStage' | 'valueTier' | 'cohortMonth';
+const filterOptions: Record<(typeof exportFilterDimensions)[number], FilterOption> = {
+  rfm_segment: 'rfmSegment',
+  lifecycle_stage: 'lifecycleStage',
+  value_tier: 'valueTier',
+  cohort_month: 'cohortMonth',
+};
+
+/** Option values may also be comma-separated: `--value-tier A,B` is `--value-tier A B`. */
+const splitValues = (values: readonly string[]) => values.flatMap((value) => value.split(',')).filter((value) => value !== '');
+
+/** The export request the options describe, as the export Lambda takes it (checked by exportFromLake). */
+function exportRequestOf(options: ExportOptions): unknown {
+  const filters = Object.fromEntries(
+    exportFilterDimensions.flatMap((dimension) => {
+      const values = options[filterOptions[dimension]];
+      return values === undefined ? [] : [[dimension, splitValues(values)]];
+    }),
+  );
+  return { name: options.name, filters, ...(options.columns ? { columns: splitValues(options.columns) } : {}) };
+}
+
+/** A request error in the command's terms: `filters.value_tier.0` is `--value-tier`, `columns.1` is `--columns`. */
+function withOptionNames(message: string): string {
+  return message.replace(/\b(?:filters\.)?(rfm_segment|lifecycle_stage|value_tier|cohort_month|columns|name)(?:\.\d+)?:/g, (_, field: string) =>
+    `--${field.replaceAll('_', '-')}:`,
+  );
 }
 
 /** ingest + transform + summary: the `run` command and the demo. */
@@ -224,6 +260,36 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('export')
+    .description(
+      'write a marketing export: the customers of the latest snapshot that match every filter given (any of ' +
+        "its values), as CSV with a header row under exports/<name>/<date>/ in the lake; the columns are customer_360's",
+    )
+    .requiredOption('--lake <dir|s3://bucket/prefix>', 'the lake')
+    .requiredOption('--name <name>', 'folder under exports/: lowercase letters, digits, - and _')
+    .option('--rfm-segment <segments...>', rfmSegments.join(', '))
+    .option('--lifecycle-stage <stages...>', lifecycleStages.join(', '))
+    .option('--value-tier <tiers...>', valueTiers.join(', '))
+    .option('--cohort-month <months...>', 'month of the first order, YYYY-MM')
+    .option('--columns <columns...>', 'customer_360 columns (default: customer_id, rfm_segment, lifecycle_stage, value_tier, cohort_month)')
+    .action(async (options: ExportOptions) => {
+      const lake = openLake(options.lake);
+      const duck = await openDuckDb();
+      try {
+        const result = await exportFromLake(duck.connection, lake, join(scratchDir, 'export'), exportRequestOf(options));
+        console.log(
+          `exported ${result.rows.toLocaleString('en-US')} customer(s) of the ${result.asOfDate} snapshot ` +
+            `(${result.bytes.toLocaleString('en-US')} bytes) to ${result.location}`,
+        );
+      } catch (error) {
+        if (error instanceof ExportRequestError) throw new CliError(withOptionNames(error.message));
+        throw error;
+      } finally {
+        duck.close();
+      }
+    });
+
+  program
     .command('generate')
     .description('write synthetic transactions with realistic customer behaviour (deterministic for a seed)')
     .requiredOption('--customers <n>', 'number of customers', positiveInteger)
@@ -252,6 +318,7 @@ export function buildProgram(): Command {
       console.log(`sample: ${generated.rows.toLocaleString('en-US')} transactions in ${sample}`);
       await runPipeline({ input: [sample], lake: lakeDir });
       console.log(`\nexplore it: npx lifecycle-lake query --lake ${lakeDir} "select * from customer_rfm limit 10"`);
+      console.log(`export a segment: npx lifecycle-lake export --lake ${lakeDir} --name champions --rfm-segment champions`);
     });
 
   return program;

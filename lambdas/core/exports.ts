@@ -174,7 +174,7 @@ export function parseExportRequest(raw: unknown, tables: readonly TableSpec[] = 
   return result.data;
 }
 
-/** Quotes an identifier for Athena (Trino) SQL. */
+/** Quotes an identifier for Athena (Trino) SQL; DuckDB quotes the same way. */
 export function quoteAthenaIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
 }
@@ -197,24 +197,90 @@ export interface AthenaStatement {
   readonly executionParameters?: readonly string[];
 }
 
-/** The SELECT over customer_360 whose CSV result (with its header row) becomes the export. */
-export function buildExportQuery(request: ExportRequest, database: string): AthenaStatement {
-  assertAthenaDatabaseName(database);
+/** An export's SELECT in SQL that Athena (Trino) and DuckDB both run, its `?` placeholders' values in order. */
+export interface ExportSelect {
+  readonly sql: string;
+  readonly values: readonly string[];
+}
+
+/** The SELECT over `relation` (customer_360, quoted) whose CSV result, with its header row, becomes the export. */
+export function exportSelect(request: ExportRequest, relation: string): ExportSelect {
   const conditions: string[] = [];
-  const parameters: string[] = [];
+  const values: string[] = [];
   for (const dimension of exportFilterDimensions) {
-    const values = request.filters[dimension];
-    if (values === undefined) continue;
-    conditions.push(`${quoteAthenaIdentifier(dimension)} IN (${values.map(() => '?').join(', ')})`);
-    parameters.push(...values.map(athenaStringLiteral));
+    const chosen = request.filters[dimension];
+    if (chosen === undefined) continue;
+    conditions.push(`${quoteAthenaIdentifier(dimension)} IN (${chosen.map(() => '?').join(', ')})`);
+    values.push(...chosen);
   }
   const sql = [
     `SELECT ${request.columns.map(quoteAthenaIdentifier).join(', ')}`,
-    `FROM ${quoteAthenaIdentifier(database)}.${quoteAthenaIdentifier(customer360View)}`,
+    `FROM ${relation}`,
     ...(conditions.length > 0 ? [`WHERE ${conditions.join('\n  AND ')}`] : []),
     `ORDER BY ${quoteAthenaIdentifier('customer_id')}`,
   ].join('\n');
-  return parameters.length > 0 ? { sql, executionParameters: parameters } : { sql };
+  return { sql, values };
+}
+
+/** The export's query in the Glue database `database`, its values as Athena execution parameters. */
+export function buildExportQuery(request: ExportRequest, database: string): AthenaStatement {
+  assertAthenaDatabaseName(database);
+  const { sql, values } = exportSelect(request, `${quoteAthenaIdentifier(database)}.${quoteAthenaIdentifier(customer360View)}`);
+  return values.length > 0 ? { sql, executionParameters: values.map(athenaStringLiteral) } : { sql };
+}
+
+const snapshotDatePattern = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
+
+/** A snapshot date goes into view SQL as a literal: only YYYY-MM-DD passes. */
+export function assertSnapshotDate(snapshotDate: string): void {
+  if (!snapshotDatePattern.test(snapshotDate)) throw new Error(`snapshot date "${snapshotDate}" is not YYYY-MM-DD`);
+}
+
+function customer360Expression(column: Customer360Column, perCustomer: readonly TableSpec[], snapshotDate: string): string {
+  const q = quoteAthenaIdentifier;
+  const { source } = column;
+  switch (source.kind) {
+    case 'customer_key':
+      return perCustomer.length === 1
+        ? `${q(perCustomer[0]?.name ?? '')}.${q('customer_id')}`
+        : `coalesce(${perCustomer.map((t) => `${q(t.name)}.${q('customer_id')}`).join(', ')})`;
+    case 'snapshot_date':
+      return `DATE '${snapshotDate}'`;
+    case 'column':
+      return `${q(source.table)}.${q(source.column)}`;
+    case 'month_of':
+      return `substr(CAST(${q(source.table)}.${q(source.column)} AS varchar), 1, 7)`;
+  }
+}
+
+/**
+ * customer_360's SELECT: every per-customer mart of one snapshot, full-outer-joined on customer_id
+ * (prospects are in customer_lifecycle only), in SQL that Athena (Trino) and DuckDB both run.
+ * `snapshotOf(table)` is the FROM item holding that mart's rows of the snapshot, aliased as the mart.
+ */
+export function customer360Select(
+  snapshotDate: string,
+  snapshotOf: (table: TableSpec) => string,
+  tables: readonly TableSpec[] = martTables,
+): string {
+  assertSnapshotDate(snapshotDate);
+  const q = quoteAthenaIdentifier;
+  const perCustomer = tables.filter((t) => t.perCustomer);
+  const [first, ...rest] = perCustomer;
+  if (first === undefined) throw new Error('customer_360 needs at least one per-customer table');
+  const joins = rest.map((table, index) => {
+    const joined = perCustomer.slice(0, index + 1).map((t) => `${q(t.name)}.${q('customer_id')}`);
+    const key = joined.length === 1 ? (joined[0] ?? '') : `coalesce(${joined.join(', ')})`;
+    return `FULL OUTER JOIN ${snapshotOf(table)}\n  ON ${q(table.name)}.${q('customer_id')} = ${key}`;
+  });
+  return [
+    'SELECT',
+    customer360Columns(tables)
+      .map((c) => `  ${customer360Expression(c, perCustomer, snapshotDate)} AS ${q(c.name)}`)
+      .join(',\n'),
+    `FROM ${snapshotOf(first)}`,
+    ...joins,
+  ].join('\n');
 }
 
 /** Lake key of an export's CSV: exports/<name>/<date>/<run>/<name>.csv (each run in its own folder). */

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
 import { noRowsOf, quoteIdent, quoteLiteral } from './duckdb.ts';
+import { customer360Columns, customer360Select, customer360View } from './exports.ts';
 import { lakeKeys, type Lake } from './lake.ts';
 import { martTables, quarantineTable, transactionsTable, type TableSpec } from './schema/tables.ts';
 import { publishedDates, readPublishedIndex } from './snapshots.ts';
@@ -9,8 +10,10 @@ import { latestTransactionVersionsSql } from './transaction-versions.ts';
 /**
  * The views a query over the published lake can read, by name, each creating its view (and fetching
  * its files) once: `<mart>` = the latest snapshot of every mart, `<mart>_history` = all published
- * snapshots (filter on as_of_date), `transactions` = current curated rows (later files replace
- * repeated transaction_ids), `transactions_all` = every curated version, and `quarantine_transactions`.
+ * snapshots (filter on as_of_date), `customer_360` = one row per customer of the latest snapshot with
+ * every per-customer mart's columns (the same view as in Athena), `transactions` = current curated rows
+ * (later files replace repeated transaction_ids), `transactions_all` = every curated version, and
+ * `quarantine_transactions`.
  */
 function lakeViews(connection: DuckDBConnection, lake: Lake, workDir: string): Map<string, () => Promise<void>> {
   const index = readPublishedIndex(lake);
@@ -42,6 +45,13 @@ function lakeViews(connection: DuckDBConnection, lake: Lake, workDir: string): M
     view(spec.name, async () => martFiles(spec, publishedDates(await index).slice(-1)));
     view(`${spec.name}_history`, async () => martFiles(spec, publishedDates(await index)));
   }
+  view(customer360View, async () => {
+    const [latest] = publishedDates(await index).slice(-1);
+    if (latest === undefined) return noRowsOf(customer360Columns(martTables));
+    const perCustomer = martTables.filter((t) => t.perCustomer);
+    for (const table of perCustomer) await ensureView(builders, table.name);
+    return customer360Select(latest, (table) => quoteIdent(table.name), martTables);
+  });
   const partition = transactionsTable.partition;
   view('transactions_all', async () => {
     const paths = await filesUnder(lakeKeys.curatedTransactions, 'curated');
@@ -78,12 +88,11 @@ function missingRelation(error: unknown): string | undefined {
 }
 
 /**
- * Runs SQL over the published lake, creating only the views it reads (see lakeViews): each statement
- * is bound first, and every lake view the binder reports missing is created before the SQL runs. On
- * a lake in S3 a query of the latest snapshot then downloads that snapshot, not every date's marts,
- * the curated history and the quarantine.
+ * Creates the lake views `sql` reads (see lakeViews), and only those: each statement is bound first,
+ * and every lake view the binder reports missing is created. On a lake in S3 a query of the latest
+ * snapshot then downloads that snapshot, not every date's marts, the curated history and the quarantine.
  */
-export async function queryLake(connection: DuckDBConnection, lake: Lake, workDir: string, sql: string): Promise<DuckDBResultReader> {
+export async function createLakeViewsFor(connection: DuckDBConnection, lake: Lake, workDir: string, sql: string): Promise<void> {
   const builders = lakeViews(connection, lake, workDir);
   const statements = await connection.extractStatements(sql);
   for (let index = 0; index < statements.count; index += 1) {
@@ -100,6 +109,11 @@ export async function queryLake(connection: DuckDBConnection, lake: Lake, workDi
       await ensureView(builders, missing);
     }
   }
+}
+
+/** Runs SQL over the published lake, creating the lake views it reads first (createLakeViewsFor). */
+export async function queryLake(connection: DuckDBConnection, lake: Lake, workDir: string, sql: string): Promise<DuckDBResultReader> {
+  await createLakeViewsFor(connection, lake, workDir, sql);
   return connection.runAndReadAll(sql);
 }
 

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -36,7 +37,7 @@ describe('lifecycle-lake command', () => {
   afterAll(() => env.cleanup());
   afterEach(() => vi.restoreAllMocks());
 
-  it.each(['run', 'ingest', 'transform', 'query', 'generate', 'demo'])('has --help for %s', async (command) => {
+  it.each(['run', 'ingest', 'transform', 'query', 'export', 'generate', 'demo'])('has --help for %s', async (command) => {
     const { code, out } = await cli(command, '--help');
     expect(code).toBe(0);
     expect(out).toContain(`Usage: lifecycle-lake ${command}`);
@@ -91,6 +92,23 @@ describe('lifecycle-lake command', () => {
     const bad = await cli('query', '--lake', lakeDir, 'select * from no_such_table');
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/^lifecycle-lake: query failed: Catalog Error: Table with name no_such_table does not exist/);
+  });
+
+  it('exports the customers of a stage and tier as CSV into the lake, and names a bad option in its terms', async () => {
+    // At 2024-12-31 the hand-worked customers at_risk are C4 and C5 (hand-worked.test.ts).
+    const { code, out } = await cli(
+      'export', '--lake', lakeDir, '--name', 'at-risk', '--lifecycle-stage', 'at_risk', '--columns', 'customer_id,lifecycle_stage',
+    );
+    expect(code).toBe(0);
+    const printed = /^exported 2 customer\(s\) of the 2024-12-31 snapshot \(\d+ bytes\) to (.+\/exports\/at-risk\/\d{4}-\d{2}-\d{2}\/[^/]+\/at-risk\.csv)$/.exec(
+      out.trim(),
+    );
+    expect(printed).not.toBeNull();
+    expect(await readFile(printed![1]!, 'utf8')).toBe('customer_id,lifecycle_stage\nC4,at_risk\nC5,at_risk\n');
+
+    const bad = await cli('export', '--lake', lakeDir, '--name', 'bad', '--value-tier', 'A,Z');
+    expect(bad.code).toBe(1);
+    expect(bad.err.trim()).toBe('lifecycle-lake: invalid export request: --value-tier: Invalid option: expected one of "A"|"B"|"C"');
   });
 
   it('works as an installed bin (npx lifecycle-lake)', async () => {

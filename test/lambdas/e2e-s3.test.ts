@@ -11,6 +11,7 @@ import { S3Lake } from '../../lambdas/adapters/s3-lake.ts';
 import { openDuckDb, queryRows, quoteIdent, quoteLiteral } from '../../lambdas/core/duckdb.ts';
 import { generateTransactions } from '../../lambdas/core/generate.ts';
 import type { Lake } from '../../lambdas/core/lake.ts';
+import { exportFromLake } from '../../lambdas/core/lake-export.ts';
 import { ingestFiles, transform, type TransformResult } from '../../lambdas/core/pipeline.ts';
 import { martTables, type TableSpec } from '../../lambdas/core/schema/tables.ts';
 import { readPublishedIndex, type PublishedIndex } from '../../lambdas/core/snapshots.ts';
@@ -208,6 +209,20 @@ describe('S3 end to end: raw upload → ingest Lambda → transform Lambda → m
       }
       // Every generated customer has at least one order, so RFM has one row per distinct customer in the file.
       expect(comparisons.customer_rfm?.s3Rows).toBe(customers?.n);
+
+      // The CLI's export on the S3 lake: the same CSV as on the local lake, uploaded under exports/ in the bucket.
+      const request = { name: 'at-risk', filters: { lifecycle_stage: ['at_risk'] }, columns: ['customer_id', 'rfm_segment', 'predicted_clv'] };
+      const exported = await openDuckDb();
+      try {
+        const fromS3 = await exportFromLake(exported.connection, s3Lake, join(scratch, 'export-s3'), request);
+        const fromLocal = await exportFromLake(exported.connection, local.lake, join(scratch, 'export-local'), request);
+        expect(fromS3.location).toBe(`s3://lake-bucket/analytics/${fromS3.key}`);
+        const object = await s3.client.send(new GetObjectCommand({ Bucket: 'lake-bucket', Key: `analytics/${fromS3.key}` }));
+        expect(await object.Body?.transformToString()).toBe(await readFile(fromLocal.location, 'utf8'));
+        expect(fromS3.rows).toBeGreaterThan(0);
+      } finally {
+        exported.close();
+      }
     } finally {
       await local.cleanup();
     }
