@@ -7,12 +7,12 @@ import {
 } from '@aws-sdk/client-athena';
 import {
   assertAthenaDatabaseName,
-  assertSnapshotDate,
   customer360Select,
   customer360View,
   quoteAthenaIdentifier as q,
   type AthenaStatement,
 } from '../core/exports.ts';
+import { cohortMatrixSelect, cohortMatrixView } from '../core/cohort-matrix.ts';
 import { cohortRetentionTable, martTables, transactionsTable, type TableSpec } from '../core/schema/tables.ts';
 
 /** Runs SQL in an Athena workgroup through client-athena and keeps the BI views in step with the marts. */
@@ -124,34 +124,10 @@ export function customer360ViewSql(database: string, snapshotDate: string, table
   return `CREATE OR REPLACE VIEW ${q(customer360View)} AS\n${customer360Select(snapshotDate, snapshotOf, tables)}`;
 }
 
-export const cohortMatrixView = 'cohort_matrix';
-/** Columns month_00 … month_24: two years of retention, the span a cohort chart usually shows. */
-export const cohortMatrixMonths = 24;
-
-/**
- * cohort_matrix: one row per acquisition cohort, retention_rate by months since the first order as
- * columns (the classic triangle). Months not yet observable stay NULL, not zero, as in the mart.
- */
+/** cohort_matrix (cohortMatrixSelect) over the Glue table of cohort_retention. */
 export function cohortMatrixViewSql(database: string, snapshotDate: string): string {
   assertAthenaDatabaseName(database);
-  assertSnapshotDate(snapshotDate);
-  const months = Array.from({ length: cohortMatrixMonths + 1 }, (_, month) => month);
-  return [
-    `CREATE OR REPLACE VIEW ${q(cohortMatrixView)} AS`,
-    'SELECT',
-    `  ${q('cohort_month')},`,
-    `  DATE '${snapshotDate}' AS ${q('as_of_date')},`,
-    `  max(${q('cohort_size')}) AS ${q('cohort_size')},`,
-    months
-      .map(
-        (month) =>
-          `  max(CASE WHEN ${q('months_since_first')} = ${month} THEN ${q('retention_rate')} END) AS ${q(`month_${String(month).padStart(2, '0')}`)}`,
-      )
-      .join(',\n'),
-    `FROM ${q(database)}.${q(cohortRetentionTable.name)}`,
-    `WHERE ${q('as_of_date')} = DATE '${snapshotDate}'`,
-    `GROUP BY ${q('cohort_month')}`,
-  ].join('\n');
+  return `CREATE OR REPLACE VIEW ${q(cohortMatrixView)} AS\n${cohortMatrixSelect(snapshotDate, `${q(database)}.${q(cohortRetentionTable.name)}`)}`;
 }
 
 export const latestTransactionsView = 'latest_transactions';

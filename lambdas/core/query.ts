@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
+import { cohortMatrixColumns, cohortMatrixSelect, cohortMatrixView } from './cohort-matrix.ts';
 import { noRowsOf, quoteIdent, quoteLiteral } from './duckdb.ts';
 import { customer360Columns, customer360Select, customer360View } from './exports.ts';
 import { lakeKeys, type Lake } from './lake.ts';
-import { martTables, quarantineTable, transactionsTable, type TableSpec } from './schema/tables.ts';
+import { cohortRetentionTable, martTables, quarantineTable, transactionsTable, type TableSpec } from './schema/tables.ts';
 import { publishedDates, readPublishedIndex } from './snapshots.ts';
 import { latestTransactionVersionsSql } from './transaction-versions.ts';
 
@@ -11,7 +12,8 @@ import { latestTransactionVersionsSql } from './transaction-versions.ts';
  * The views a query over the published lake can read, by name, each creating its view (and fetching
  * its files) once: `<mart>` = the latest snapshot of every mart, `<mart>_history` = all published
  * snapshots (filter on as_of_date), `customer_360` = one row per customer of the latest snapshot with
- * every per-customer mart's columns (the same view as in Athena), `transactions` = current curated rows
+ * every per-customer mart's columns and `cohort_matrix` = the latest retention as a cohort × month
+ * triangle (the same views as in Athena), `transactions` = current curated rows
  * (later files replace repeated transaction_ids), `transactions_all` = every curated version, and
  * `quarantine_transactions`.
  */
@@ -51,6 +53,12 @@ function lakeViews(connection: DuckDBConnection, lake: Lake, workDir: string): M
     const perCustomer = martTables.filter((t) => t.perCustomer);
     for (const table of perCustomer) await ensureView(builders, table.name);
     return customer360Select(latest, (table) => quoteIdent(table.name), martTables);
+  });
+  view(cohortMatrixView, async () => {
+    const [latest] = publishedDates(await index).slice(-1);
+    if (latest === undefined) return noRowsOf(cohortMatrixColumns());
+    await ensureView(builders, cohortRetentionTable.name);
+    return cohortMatrixSelect(latest, quoteIdent(cohortRetentionTable.name));
   });
   const partition = transactionsTable.partition;
   view('transactions_all', async () => {

@@ -16,13 +16,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   AthenaQueryError,
   AthenaQueryTimeoutError,
-  cohortMatrixMonths,
   cohortMatrixViewSql,
   customer360ViewSql,
   ensureAthenaViews,
   latestTransactionsViewSql,
   runAthenaQuery,
 } from '../../lambdas/adapters/athena.ts';
+import { cohortMatrixMonths } from '../../lambdas/core/cohort-matrix.ts';
 import { queryRows } from '../../lambdas/core/duckdb.ts';
 import { customer360Columns } from '../../lambdas/core/exports.ts';
 import { allTables, martTables } from '../../lambdas/core/schema/tables.ts';

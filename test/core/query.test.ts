@@ -5,7 +5,7 @@ import { openDuckDb } from '../../lambdas/core/duckdb.ts';
 import { ingestFiles, transform } from '../../lambdas/core/pipeline.ts';
 import { queryLake } from '../../lambdas/core/query.ts';
 import { readPublishedIndex } from '../../lambdas/core/snapshots.ts';
-import { source, tempLake } from '../support/pipeline.ts';
+import { queryLake as queryRowsOf, source, tempLake } from '../support/pipeline.ts';
 import { recordRequests } from '../support/recording-lake.ts';
 
 type Env = Awaited<ReturnType<typeof tempLake>>;
@@ -65,5 +65,25 @@ describe('queryLake', () => {
     } finally {
       duck.close();
     }
+  });
+
+  it('pivots the latest retention into cohort_matrix, NULL where a month is not observable yet', async () => {
+    env = await tempLake();
+    const file = join(env.root, 'sales.csv');
+    // January cohort: c1 and c2; c1 comes back in February. February cohort: c3. As of 2024-02-29,
+    // January's month 1 is 1 of 2 customers, and February's month 1 (March) is not observable.
+    await writeFile(file, 'customer_id,transaction_id,order_ts,amount\nc1,t1,2024-01-05,10\nc2,t2,2024-01-20,20\nc1,t3,2024-02-10,5\nc3,t4,2024-02-03,7\n');
+    await ingestFiles(env.deps, [source(file)]);
+    const empty = await queryRowsOf(env.deps, 'select count(*)::integer as cohorts from cohort_matrix');
+    expect(empty).toEqual([{ cohorts: 0 }]);
+    await transform(env.deps, { asOfDate: '2024-02-29' });
+    const rows = await queryRowsOf(
+      env.deps,
+      "select cohort_month, strftime(as_of_date, '%Y-%m-%d') as as_of, cohort_size, month_00, month_01, month_24 from cohort_matrix order by 1",
+    );
+    expect(rows).toEqual([
+      { cohort_month: '2024-01', as_of: '2024-02-29', cohort_size: 2, month_00: 1, month_01: 0.5, month_24: null },
+      { cohort_month: '2024-02', as_of: '2024-02-29', cohort_size: 1, month_00: 1, month_01: null, month_24: null },
+    ]);
   });
 });
