@@ -7,7 +7,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { latestTransactionsView } from '../../lambdas/adapters/athena.ts';
-import { cohortMatrixView } from '../../lambdas/core/cohort-matrix.ts';
+import { cohortMatrixView } from '../../lambdas/core/bi-views.ts';
 import { customer360View } from '../../lambdas/core/exports.ts';
 import { martTables } from '../../lambdas/core/schema/tables.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';

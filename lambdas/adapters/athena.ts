@@ -5,14 +5,8 @@ import {
   type AthenaClient,
   type QueryExecution,
 } from '@aws-sdk/client-athena';
-import {
-  assertAthenaDatabaseName,
-  customer360Select,
-  customer360View,
-  quoteAthenaIdentifier as q,
-  type AthenaStatement,
-} from '../core/exports.ts';
-import { cohortMatrixSelect, cohortMatrixView } from '../core/cohort-matrix.ts';
+import { cohortMatrixSelect, cohortMatrixView, customer360Select } from '../core/bi-views.ts';
+import { assertAthenaDatabaseName, customer360View, quoteAthenaIdentifier as q, type AthenaStatement } from '../core/exports.ts';
 import { cohortRetentionTable, martTables, transactionsTable, type TableSpec } from '../core/schema/tables.ts';
 
 /** Runs SQL in an Athena workgroup through client-athena and keeps the BI views in step with the marts. */

@@ -229,60 +229,6 @@ export function buildExportQuery(request: ExportRequest, database: string): Athe
   return values.length > 0 ? { sql, executionParameters: values.map(athenaStringLiteral) } : { sql };
 }
 
-const snapshotDatePattern = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
-
-/** A snapshot date goes into view SQL as a literal: only YYYY-MM-DD passes. */
-export function assertSnapshotDate(snapshotDate: string): void {
-  if (!snapshotDatePattern.test(snapshotDate)) throw new Error(`snapshot date "${snapshotDate}" is not YYYY-MM-DD`);
-}
-
-function customer360Expression(column: Customer360Column, perCustomer: readonly TableSpec[], snapshotDate: string): string {
-  const q = quoteAthenaIdentifier;
-  const { source } = column;
-  switch (source.kind) {
-    case 'customer_key':
-      return perCustomer.length === 1
-        ? `${q(perCustomer[0]?.name ?? '')}.${q('customer_id')}`
-        : `coalesce(${perCustomer.map((t) => `${q(t.name)}.${q('customer_id')}`).join(', ')})`;
-    case 'snapshot_date':
-      return `DATE '${snapshotDate}'`;
-    case 'column':
-      return `${q(source.table)}.${q(source.column)}`;
-    case 'month_of':
-      return `substr(CAST(${q(source.table)}.${q(source.column)} AS varchar), 1, 7)`;
-  }
-}
-
-/**
- * customer_360's SELECT: every per-customer mart of one snapshot, full-outer-joined on customer_id
- * (prospects are in customer_lifecycle only), in SQL that Athena (Trino) and DuckDB both run.
- * `snapshotOf(table)` is the FROM item holding that mart's rows of the snapshot, aliased as the mart.
- */
-export function customer360Select(
-  snapshotDate: string,
-  snapshotOf: (table: TableSpec) => string,
-  tables: readonly TableSpec[] = martTables,
-): string {
-  assertSnapshotDate(snapshotDate);
-  const q = quoteAthenaIdentifier;
-  const perCustomer = tables.filter((t) => t.perCustomer);
-  const [first, ...rest] = perCustomer;
-  if (first === undefined) throw new Error('customer_360 needs at least one per-customer table');
-  const joins = rest.map((table, index) => {
-    const joined = perCustomer.slice(0, index + 1).map((t) => `${q(t.name)}.${q('customer_id')}`);
-    const key = joined.length === 1 ? (joined[0] ?? '') : `coalesce(${joined.join(', ')})`;
-    return `FULL OUTER JOIN ${snapshotOf(table)}\n  ON ${q(table.name)}.${q('customer_id')} = ${key}`;
-  });
-  return [
-    'SELECT',
-    customer360Columns(tables)
-      .map((c) => `  ${customer360Expression(c, perCustomer, snapshotDate)} AS ${q(c.name)}`)
-      .join(',\n'),
-    `FROM ${snapshotOf(first)}`,
-    ...joins,
-  ].join('\n');
-}
-
 /** Lake key of an export's CSV: exports/<name>/<date>/<run>/<name>.csv (each run in its own folder). */
 export function exportCsvKey(name: string, date: string, runId: string): string {
   return `${lakeKeys.exports(name, date)}${runId}/${name}.csv`;

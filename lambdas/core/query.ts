@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBResultReader } from '@duckdb/node-api';
-import { cohortMatrixColumns, cohortMatrixSelect, cohortMatrixView } from './cohort-matrix.ts';
+import { cohortMatrixColumns, cohortMatrixSelect, cohortMatrixView, customer360Select } from './bi-views.ts';
 import { noRowsOf, quoteIdent, quoteLiteral } from './duckdb.ts';
-import { customer360Columns, customer360Select, customer360View } from './exports.ts';
+import { customer360Columns, customer360View } from './exports.ts';
 import { lakeKeys, type Lake } from './lake.ts';
 import { cohortRetentionTable, martTables, quarantineTable, transactionsTable, type TableSpec } from './schema/tables.ts';
 import { publishedDates, readPublishedIndex } from './snapshots.ts';

@@ -22,7 +22,7 @@ import {
   latestTransactionsViewSql,
   runAthenaQuery,
 } from '../../lambdas/adapters/athena.ts';
-import { cohortMatrixMonths } from '../../lambdas/core/cohort-matrix.ts';
+import { cohortMatrixMonths } from '../../lambdas/core/bi-views.ts';
 import { queryRows } from '../../lambdas/core/duckdb.ts';
 import { customer360Columns } from '../../lambdas/core/exports.ts';
 import { allTables, martTables } from '../../lambdas/core/schema/tables.ts';
