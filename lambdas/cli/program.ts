@@ -5,7 +5,14 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { openLake } from '../adapters/open-lake.ts';
 import { loadConfigFile, parseConfig, type PipelineConfig } from '../core/config.ts';
 import { firstLine, openDuckDb, queryRows, quoteLiteral } from '../core/duckdb.ts';
-import { ExportRequestError, exportFilterDimensions, lifecycleStages, rfmSegments, valueTiers } from '../core/exports.ts';
+import {
+  ExportRequestError,
+  exportFilterDimensions,
+  lifecycleStages,
+  rfmSegments,
+  valueTiers,
+  type ExportFilterDimension,
+} from '../core/exports.ts';
 import { exportFromLake } from '../core/lake-export.ts';
 import { segmentSummaryTable } from '../core/schema/tables.ts';
 import { generateTransactions, GENERATE_DEFAULTS } from '../core/generate.ts';
@@ -113,17 +120,16 @@ async function buildDeps(options: LakeOptions, showProgress: boolean): Promise<{
   };
 }
 
-type ExportOptions = { readonly lake: string; readonly name: string; readonly columns?: readonly string[] } & {
-  readonly [option in FilterOption]?: readonly string[];
-};
-
-/** The command-line option of each export filter: --rfm-segment for rfm_segment. */
-type FilterOption = 'rfmSegment' | 'lifecycleStage' | 'valueTier' | 'cohortMonth';
-const filterOptions: Record<(typeof exportFilterDimensions)[number], FilterOption> = {
+/** Each export filter's command-line option, as commander names its value: --rfm-segment is rfmSegment. */
+const filterOptions = {
   rfm_segment: 'rfmSegment',
   lifecycle_stage: 'lifecycleStage',
   value_tier: 'valueTier',
   cohort_month: 'cohortMonth',
+} as const satisfies Record<ExportFilterDimension, string>;
+
+type ExportOptions = { readonly lake: string; readonly name: string; readonly columns?: readonly string[] } & {
+  readonly [option in (typeof filterOptions)[ExportFilterDimension]]?: readonly string[];
 };
 
 /** Option values may also be comma-separated: `--value-tier A,B` is `--value-tier A B`. */
@@ -140,11 +146,12 @@ function exportRequestOf(options: ExportOptions): unknown {
   return { name: options.name, filters, ...(options.columns ? { columns: splitValues(options.columns) } : {}) };
 }
 
-/** A request error in the command's terms: `filters.value_tier.0` is `--value-tier`, `columns.1` is `--columns`. */
+/** A request field as the command's option: `filters.value_tier.0` is `--value-tier`, `columns.1` is `--columns`. */
+const requestField = new RegExp(`\\b(?:filters\\.)?(${[...exportFilterDimensions, 'columns', 'name'].join('|')})(?:\\.\\d+)?:`, 'g');
+
+/** A request error in the command's terms. */
 function withOptionNames(message: string): string {
-  return message.replace(/\b(?:filters\.)?(rfm_segment|lifecycle_stage|value_tier|cohort_month|columns|name)(?:\.\d+)?:/g, (_, field: string) =>
-    `--${field.replaceAll('_', '-')}:`,
-  );
+  return message.replace(requestField, (_, field: string) => `--${field.replaceAll('_', '-')}:`);
 }
 
 /** ingest + transform + summary: the `run` command and the demo. */
