@@ -30,7 +30,8 @@ function customer360Expression(column: Customer360Column, perCustomer: readonly 
 
 /**
  * customer_360's SELECT: every per-customer mart of one snapshot, full-outer-joined on customer_id
- * (prospects are in customer_lifecycle only). `snapshotOf(table)` is the FROM item holding that mart's rows of the snapshot, aliased as the mart.
+ * (prospects are in customer_lifecycle only). `snapshotOf(table)` is the FROM item holding that
+ * mart's rows of the snapshot, aliased as the mart.
  */
 export function customer360Select(
   snapshotDate: string,
@@ -60,6 +61,8 @@ export const cohortMatrixView = 'cohort_matrix';
 /** Columns month_00 … month_24: two years of retention, the span a cohort chart usually shows. */
 export const cohortMatrixMonths = 24;
 
+/** 0 … cohortMatrixMonths: the months since the first order that get a column. */
+const matrixMonths = Array.from({ length: cohortMatrixMonths + 1 }, (_, month) => month);
 const monthColumn = (month: number) => `month_${String(month).padStart(2, '0')}`;
 
 /** cohort_matrix's columns, typed as cohort_retention types them. */
@@ -69,7 +72,7 @@ export function cohortMatrixColumns(): { readonly name: string; readonly type: s
     { name: 'cohort_month', type: typeOf('cohort_month') },
     { name: 'as_of_date', type: 'DATE' },
     { name: 'cohort_size', type: typeOf('cohort_size') },
-    ...Array.from({ length: cohortMatrixMonths + 1 }, (_, month) => ({ name: monthColumn(month), type: typeOf('retention_rate') })),
+    ...matrixMonths.map((month) => ({ name: monthColumn(month), type: typeOf('retention_rate') })),
   ];
 }
 
@@ -80,13 +83,12 @@ export function cohortMatrixColumns(): { readonly name: string; readonly type: s
  */
 export function cohortMatrixSelect(snapshotDate: string, retention: string): string {
   assertSnapshotDate(snapshotDate);
-  const months = Array.from({ length: cohortMatrixMonths + 1 }, (_, month) => month);
   return [
     'SELECT',
     `  ${q('cohort_month')},`,
     `  DATE '${snapshotDate}' AS ${q('as_of_date')},`,
     `  max(${q('cohort_size')}) AS ${q('cohort_size')},`,
-    months
+    matrixMonths
       .map((month) => `  max(CASE WHEN ${q('months_since_first')} = ${month} THEN ${q('retention_rate')} END) AS ${q(monthColumn(month))}`)
       .join(',\n'),
     `FROM ${retention}`,
