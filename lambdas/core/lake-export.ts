@@ -5,7 +5,7 @@ import { quoteIdent, quoteLiteral } from './duckdb.ts';
 import { customer360View, exportCsvKey, exportSelect, parseExportRequest } from './exports.ts';
 import type { Lake } from './lake.ts';
 import { createLakeViewsFor } from './query.ts';
-import { publishedDates, readPublishedIndex } from './snapshots.ts';
+import { latestPublishedDate, readPublishedIndex } from './snapshots.ts';
 import { newRunId } from './transform.ts';
 
 export interface LakeExportResult {
@@ -37,7 +37,7 @@ export async function exportFromLake(
   now: Date = new Date(),
 ): Promise<LakeExportResult> {
   const request = parseExportRequest(rawRequest);
-  const [asOfDate] = publishedDates(await readPublishedIndex(lake)).slice(-1);
+  const asOfDate = latestPublishedDate(await readPublishedIndex(lake));
   if (asOfDate === undefined) throw new NoSnapshotError(`no published snapshot in ${lake.location}: run transform first`);
 
   const { sql, values } = exportSelect(request, quoteIdent(customer360View));

@@ -5,7 +5,7 @@ import { noRowsOf, quoteIdent, quoteLiteral } from './duckdb.ts';
 import { customer360Columns, customer360View } from './exports.ts';
 import { lakeKeys, type Lake } from './lake.ts';
 import { cohortRetentionTable, martTables, quarantineTable, transactionsTable, type TableSpec } from './schema/tables.ts';
-import { publishedDates, readPublishedIndex } from './snapshots.ts';
+import { latestPublishedDate, publishedDates, readPublishedIndex } from './snapshots.ts';
 import { latestTransactionVersionsSql } from './transaction-versions.ts';
 
 /**
@@ -48,14 +48,14 @@ function lakeViews(connection: DuckDBConnection, lake: Lake, workDir: string): M
     view(`${spec.name}_history`, async () => martFiles(spec, publishedDates(await index)));
   }
   view(customer360View, async () => {
-    const [latest] = publishedDates(await index).slice(-1);
+    const latest = latestPublishedDate(await index);
     if (latest === undefined) return noRowsOf(customer360Columns(martTables));
     const perCustomer = martTables.filter((t) => t.perCustomer);
     for (const table of perCustomer) await ensureView(builders, table.name);
     return customer360Select(latest, (table) => quoteIdent(table.name), martTables);
   });
   view(cohortMatrixView, async () => {
-    const [latest] = publishedDates(await index).slice(-1);
+    const latest = latestPublishedDate(await index);
     if (latest === undefined) return noRowsOf(cohortMatrixColumns());
     await ensureView(builders, cohortRetentionTable.name);
     return cohortMatrixSelect(latest, quoteIdent(cohortRetentionTable.name));

@@ -47,6 +47,11 @@ export function publishedDates(index: PublishedIndex): string[] {
   return Object.keys(index.snapshots).sort();
 }
 
+/** The latest published as_of_date: the snapshot readers see; undefined before the first publication. */
+export function latestPublishedDate(index: PublishedIndex): string | undefined {
+  return publishedDates(index).at(-1);
+}
+
 /** The latest published snapshot strictly before `asOfDate`, if any. */
 export function previousSnapshot(
   index: PublishedIndex,

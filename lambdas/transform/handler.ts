@@ -5,7 +5,7 @@ import { publishSnapshotPartitions } from '../adapters/glue-catalog.ts';
 import { createS3Client } from '../adapters/open-lake.ts';
 import { S3Lake } from '../adapters/s3-lake.ts';
 import { transform, type PipelineDeps, type TransformResult } from '../core/pipeline.ts';
-import { publishedDates, readPublishedIndex } from '../core/snapshots.ts';
+import { latestPublishedDate, readPublishedIndex } from '../core/snapshots.ts';
 import { newRunId } from '../core/transform.ts';
 import { readEnv, readPipelineSettings } from '../shared/env.ts';
 import { logger, withLambdaContext } from '../shared/logger.ts';
@@ -48,7 +48,7 @@ async function publishToCatalog(result: TransformResult): Promise<void> {
   const lake = { bucket: settings.lakeBucket, prefix: settings.lakePrefix };
   await publishSnapshotPartitions(glueCatalog.client, { database: glueCatalog.database, lake, snapshots: { [result.asOfDate]: snapshot } });
   if (!athenaViews) return;
-  const snapshotDate = publishedDates(index).at(-1) ?? result.asOfDate;
+  const snapshotDate = latestPublishedDate(index) ?? result.asOfDate;
   await ensureAthenaViews(athenaViews.client, { workGroup: athenaViews.workGroup, database: glueCatalog.database, snapshotDate });
 }
 
